@@ -1,0 +1,547 @@
+"""The tariff catalog: one YAML file per tariff family in `tariffs/`, validated on load.
+
+Prices are quoted decimal strings turned into `Decimal`; each price has versions with a
+valid-from date (G5). Figures the sheets do not give are `Assumed` parameters: a value
+plus `assumption: true` and a note, overridable in the file. A broken file fails fast
+with a `CatalogError` naming file, field path and problem.
+"""
+from __future__ import annotations
+
+import bisect
+import os
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+FAMILIES = ("answering", "service_pack", "klippekort", "interact", "remote_support")
+
+T = TypeVar("T")
+
+
+class CatalogError(ValueError):
+    """A tariff file that cannot be used; the message names file, field and problem."""
+
+
+def tariffs_dir() -> Path:
+    env = os.environ.get("CCMETER_TARIFFS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "tariffs"
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"a price must be a quoted decimal string such as \"3.03\", got {value!r}")
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal: {value!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"not a finite decimal: {value!r}")
+    return d
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceVersion(Strict):
+    valid_from: date
+    price: Decimal
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Decimal:
+        return _decimal(v)
+
+
+class Price(Strict):
+    """A price with its versions; `at(day)` gives the one valid that day. A day before
+    the first version uses the first version (G5)."""
+
+    versions: tuple[PriceVersion, ...]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Price":
+        if not self.versions:
+            raise ValueError("a price needs at least one version")
+        days = [v.valid_from for v in self.versions]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("price versions must have distinct valid_from dates in ascending order")
+        for v in self.versions:
+            if v.price < 0:
+                raise ValueError(f"negative price {v.price}")
+        return self
+
+    def at(self, day: date) -> Decimal:
+        days = [v.valid_from for v in self.versions]
+        i = bisect.bisect_right(days, day) - 1
+        return self.versions[max(i, 0)].price
+
+    def change_days(self) -> list[date]:
+        return [v.valid_from for v in self.versions]
+
+
+class Assumed(Strict, Generic[T]):
+    value: T
+    assumption: bool = False
+    note: str = ""
+
+
+class HoursSpan(Strict):
+    from_: str = Field(alias="from")
+    to: str
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        h, _, m = v.partition(":")
+        if not (h.isdigit() and m.isdigit() and 0 <= int(h) <= 24 and 0 <= int(m) < 60):
+            raise ValueError(f"not a time HH:MM: {v!r}")
+        return v
+
+    def seconds(self) -> tuple[int, int]:
+        def s(t: str) -> int:
+            h, m = t.split(":")
+            return int(h) * 3600 + int(m) * 60
+        lo, hi = s(self.from_), s(self.to)
+        if hi <= lo:
+            raise ValueError("hours must end after they start")
+        return lo, hi
+
+
+class WeeklyHours(Strict):
+    weekdays: tuple[int, ...]
+    spans: tuple[HoursSpan, ...]
+
+    def contains(self, weekday: int, second_of_day: int) -> bool:
+        return weekday in self.weekdays and any(
+            lo <= second_of_day < hi for lo, hi in (s.seconds() for s in self.spans))
+
+
+class Tier(Strict):
+    from_: int = Field(alias="from")
+    to: int | None
+    price: Price
+
+
+def _check_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    if not tiers or tiers[0].from_ != 1:
+        raise ValueError("tiers must start at 1")
+    for a, b in zip(tiers, tiers[1:]):
+        if a.to is None or b.from_ != a.to + 1:
+            raise ValueError(f"tiers must be contiguous: {a.from_}–{a.to} then {b.from_}")
+    if tiers[-1].to is not None:
+        raise ValueError("the last tier must be open-ended (to: null)")
+    for t in tiers:
+        if t.to is not None and t.to < t.from_:
+            raise ValueError(f"tier {t.from_}–{t.to} ends before it starts")
+    return tiers
+
+
+class Vat(Strict):
+    country: Literal["NL", "BE", "DK"]
+    rate: Decimal
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Decimal:
+        return _decimal(v)
+
+
+class FamilyBase(Strict):
+    family: str
+    currency: Literal["EUR", "DKK"]
+    vat: Vat
+    price_valid_from: Assumed[date]
+    payment_term_days: Assumed[int]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prices(cls, data: Any) -> Any:
+        """Turn every plain price string into a one-version Price valid from the
+        catalog's `price_valid_from`, so all prices are versioned alike."""
+        if not isinstance(data, dict):
+            return data
+        start = data.get("price_valid_from")
+        start = start.get("value") if isinstance(start, dict) else start
+        return _versioned(cls, data, start)
+
+
+def _versioned(model: type[BaseModel], data: Any, start: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in out:
+            continue
+        out[key] = _convert(field.annotation, out[key], start)
+    return out
+
+
+def _convert(annotation: Any, value: Any, start: Any) -> Any:
+    import typing
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Price:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return {"versions": [{"valid_from": start, "price": value}]}
+        if isinstance(value, list):
+            return {"versions": value}
+        return value
+    if origin is tuple and args and isinstance(value, list):
+        return [_convert(args[0], v, start) for v in value]
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _convert(args[1], v, start) for k, v in value.items()}
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for a in args:
+            if a is not type(None):
+                return _convert(a, value, start)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(value, dict):
+        return _versioned(annotation, value, start)
+    return value
+
+
+# --- answering ---------------------------------------------------------------------
+
+class AnsweringPlan(Strict):
+    fee: Price
+    hours: HoursSpan | None
+    allowance: bool
+
+
+class GraduatedService(Strict):
+    allowance: Assumed[int]
+    graduated: tuple[Tier, ...]
+    over_allowance: Price
+
+    @field_validator("graduated")
+    @classmethod
+    def _contiguous(cls, v: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        return _check_tiers(v)
+
+    def tier_of(self, rank: int) -> int:
+        for i, t in enumerate(self.graduated, start=1):
+            if t.to is None or rank <= t.to:
+                return i
+        return len(self.graduated)
+
+
+class PhoneTariff(GraduatedService):
+    talk_over_s: int
+    talk_over_per_minute: Price
+    transfer_attempt: Price
+    transfer_talk_per_minute: Price
+    outbound_attempt: Price
+    outbound_talk_per_minute: Price
+    foreign_per_minute: Price
+    foreign_legs: Assumed[tuple[Literal["transfer", "outbound", "inbound"], ...]]
+
+
+class MessagingTariff(GraduatedService):
+    aht_threshold_s: int
+    aht_per_minute: Price
+    aht_deviation: Decimal
+    aht_reestablish: Assumed[str]
+
+    @field_validator("aht_deviation", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Decimal:
+        return _decimal(v)
+
+
+class FeeOption(Strict):
+    fee: Price
+    sms: int | None = None
+
+
+class DirectPackage(Strict):
+    fee: Price
+    hours: int
+
+
+class Direct(Strict):
+    per_hour: Price
+    packages: dict[str, DirectPackage]
+
+
+class Reports(Strict):
+    mail_each: Price
+    sms_each: Price
+
+
+class AnsweringTariff(FamilyBase):
+    family: Literal["answering"]
+    plans: dict[Literal["BASIC", "SMART", "PLUS", "PREMIUM"], AnsweringPlan]
+    hours_every_day: Assumed[bool]
+    phone: PhoneTariff
+    messaging: MessagingTariff
+    options: dict[str, FeeOption]
+    reports: Reports
+    training_per_hour: Price
+    training_increment: Assumed[str]
+    direct: Direct
+    bundle_discount: Decimal
+
+    @field_validator("bundle_discount", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Decimal:
+        return _decimal(v)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "AnsweringTariff":
+        missing = {"BASIC", "SMART", "PLUS", "PREMIUM"} - set(self.plans)
+        if missing:
+            raise ValueError(f"plans missing: {sorted(missing)}")
+        need = {"voice_response", "reports_mail_unlimited", "sms_bundle_75", "sms_bundle_200",
+                "sms_bundle_500", "monthly_specification"}
+        if set(self.options) != need:
+            raise ValueError(f"options must be exactly {sorted(need)}, got {sorted(self.options)}")
+        for name, opt in self.options.items():
+            if name.startswith("sms_bundle") and not opt.sms:
+                raise ValueError(f"options.{name}.sms: an SMS bundle needs its size")
+        if set(self.direct.packages) != {"package_5h", "package_15h", "package_25h"}:
+            raise ValueError("direct.packages must be package_5h, package_15h, package_25h")
+        return self
+
+
+# --- service pack ------------------------------------------------------------------
+
+class Pack(Strict):
+    units: int = Field(gt=0)
+    price: Price
+
+
+class Travel(Strict):
+    per_km: Price
+    minimum_per_trip: Price
+
+
+class ServicePackTariff(FamilyBase):
+    family: Literal["service_pack"]
+    unit_minutes: int = Field(gt=0)
+    packs: dict[Literal["1h", "3h", "10h"], Pack]
+    auto_renew_default: bool
+    travel: Travel
+    service_hours: WeeklyHours
+
+
+# --- klippekort --------------------------------------------------------------------
+
+class Card(Strict):
+    klip: int = Field(gt=0)
+    discount: Decimal
+
+    @field_validator("discount", mode="before")
+    @classmethod
+    def _quoted(cls, v: Any) -> Decimal:
+        return _decimal(v)
+
+
+class KlipAddon(Strict):
+    klip: int = Field(gt=0)
+    every: Literal["month", "quarter"]
+    assumption: bool = False
+
+
+class Forfeiture(Strict):
+    unused_years: int
+    max_years: int
+    warning_days: int
+
+
+class KlippekortTariff(FamilyBase):
+    family: Literal["klippekort"]
+    hour_rate: Assumed[Price]
+    cards: dict[Literal["10", "20", "30"], Card]
+    onsite_travel_hours: Assumed[Decimal]
+    auto_renew_default: Assumed[bool]
+    overflow_at_full_rate: Assumed[bool]
+    addons: dict[Literal["monthly_check", "quarterly_check", "phone_support",
+                         "callout_8h", "callout_6h", "callout_4h"], KlipAddon]
+    forfeiture: Forfeiture
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("hour_rate"), dict):
+            start = data.get("price_valid_from")
+            start = start.get("value") if isinstance(start, dict) else start
+            hr = dict(data["hour_rate"])
+            hr["value"] = _convert(Price, hr.get("value"), start)
+            data = {**data, "hour_rate": hr}
+        if isinstance(data, dict) and isinstance(data.get("onsite_travel_hours"), dict):
+            ot = dict(data["onsite_travel_hours"])
+            ot["value"] = _decimal(ot.get("value"))
+            data = {**data, "onsite_travel_hours": ot}
+        return data
+
+    def card_price(self, size: str, day: date) -> Decimal:
+        c = self.cards[size]  # type: ignore[index]
+        return Decimal(c.klip) * self.hour_rate.value.at(day) * (1 - c.discount)
+
+
+# --- interact ----------------------------------------------------------------------
+
+class InteractPlan(Strict):
+    seat: Price
+    sla: bool
+
+
+class InteractOption(Strict):
+    fee: Price
+    requires: str | None = None
+
+
+class OneOff(Strict):
+    price: Price
+    per_quantity: bool = False
+    includes: tuple[str, ...] = ()
+
+
+class InteractTariff(FamilyBase):
+    family: Literal["interact"]
+    plans: dict[Literal["HUB", "PRO"], InteractPlan]
+    minimum_users: int
+    options: dict[Literal["generic_api", "chatbot_api"], InteractOption]
+    one_offs: dict[Literal["activation", "channel", "training", "integration", "api_activation"], OneOff]
+    term_months: int
+    early_termination_default: Assumed[str]
+
+
+# --- remote support ----------------------------------------------------------------
+
+class RemoteAddon(Strict):
+    always_reachable: bool
+
+
+class RemoteSupportTariff(FamilyBase):
+    family: Literal["remote_support"]
+    hour_rate: Price
+    increment: Assumed[str]
+    all_activities_at_rate: Assumed[bool]
+    session_minimum: Price
+    invoice_minimum: Price
+    business_hours: WeeklyHours
+    outside_hours_same_rate: Assumed[bool]
+    addons: dict[Literal["pager", "lpas"], RemoteAddon]
+
+
+MODELS: dict[str, type[FamilyBase]] = {
+    "answering": AnsweringTariff,
+    "service_pack": ServicePackTariff,
+    "klippekort": KlippekortTariff,
+    "interact": InteractTariff,
+    "remote_support": RemoteSupportTariff,
+}
+
+
+# --- product codes -----------------------------------------------------------------
+
+def product_codes() -> dict[str, str]:
+    """Every product code of the data contract → its tariff family."""
+    codes: dict[str, str] = {}
+    for p in ("BASIC", "SMART", "PLUS", "PREMIUM"):
+        codes[f"phone:{p}"] = "answering"
+        codes[f"messaging:{p}"] = "answering"
+    for o in ("voice_response", "reports_mail_unlimited", "sms_bundle_75", "sms_bundle_200",
+              "sms_bundle_500", "monthly_specification"):
+        codes[f"option:{o}"] = "answering"
+    for d in ("package_5h", "package_15h", "package_25h"):
+        codes[f"direct:{d}"] = "answering"
+    for s in ("1h", "3h", "10h"):
+        codes[f"servicepack:{s}"] = "service_pack"
+    for k in ("10", "20", "30", "monthly_check", "quarterly_check", "phone_support",
+              "callout_8h", "callout_6h", "callout_4h"):
+        codes[f"klippekort:{k}"] = "klippekort"
+    for i in ("HUB", "PRO", "users", "generic_api", "chatbot_api", "activation", "channel",
+              "training", "integration", "api_activation"):
+        codes[f"interact:{i}"] = "interact"
+    for r in ("standard", "pager", "lpas"):
+        codes[f"remote:{r}"] = "remote_support"
+    return codes
+
+
+PRODUCT_CODES = product_codes()
+
+
+def family_of(product: str) -> str | None:
+    return PRODUCT_CODES.get(product)
+
+
+# --- loading -----------------------------------------------------------------------
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"] if x not in ("function-after", "function-before"))
+        parts.append(f"  {loc or '(top)'}: {e['msg']}")
+    return f"{path}: invalid tariff\n" + "\n".join(parts)
+
+
+def load_family(family: str, directory: Path | None = None) -> FamilyBase:
+    directory = directory or tariffs_dir()
+    path = directory / f"{family}.yaml"
+    if family not in MODELS:
+        raise CatalogError(f"{path}: unknown tariff family {family!r}; known: {', '.join(FAMILIES)}")
+    if not path.exists():
+        raise CatalogError(f"{path}: tariff file missing")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping at the top")
+    if data.get("family") != family:
+        raise CatalogError(f"{path}: family: expected {family!r}, got {data.get('family')!r}")
+    try:
+        return MODELS[family].model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(_format_error(path, exc)) from None
+    except ValueError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
+
+
+class Catalog:
+    """All five families, loaded and validated together."""
+
+    def __init__(self, directory: Path | None = None):
+        self.directory = directory or tariffs_dir()
+        self.families = {f: load_family(f, self.directory) for f in FAMILIES}
+
+    @property
+    def answering(self) -> AnsweringTariff:
+        return self.families["answering"]  # type: ignore[return-value]
+
+    @property
+    def service_pack(self) -> ServicePackTariff:
+        return self.families["service_pack"]  # type: ignore[return-value]
+
+    @property
+    def klippekort(self) -> KlippekortTariff:
+        return self.families["klippekort"]  # type: ignore[return-value]
+
+    @property
+    def interact(self) -> InteractTariff:
+        return self.families["interact"]  # type: ignore[return-value]
+
+    @property
+    def remote_support(self) -> RemoteSupportTariff:
+        return self.families["remote_support"]  # type: ignore[return-value]
+
+    def currency(self, family: str) -> str:
+        return self.families[family].currency
+
+    def vat_rate(self, family: str) -> Decimal:
+        return self.families[family].vat.rate
+
+
+@lru_cache(maxsize=4)
+def load_catalog(directory: str | None = None) -> Catalog:
+    return Catalog(Path(directory) if directory else None)

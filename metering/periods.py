@@ -1,0 +1,122 @@
+"""Billing periods, local time and proration (pricing G3/G4)."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+TIMEZONES = {"NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "DK": "Europe/Copenhagen"}
+
+
+def zone(country: str) -> ZoneInfo:
+    return ZoneInfo(TIMEZONES[country])
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        try:
+            y, m = text.strip().split("-")
+            result = cls(int(y), int(m))
+        except ValueError as exc:
+            raise ValueError(f"not a month {text!r}: expected YYYY-MM, e.g. 2026-10") from exc
+        if not 1 <= result.month <= 12 or not 1900 < result.year < 3000:
+            raise ValueError(f"not a month {text!r}: expected YYYY-MM, e.g. 2026-10")
+        return result
+
+    @classmethod
+    def of(cls, day: date) -> "Month":
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    @property
+    def end(self) -> date:
+        """First day after the month (exclusive end)."""
+        return self.first + timedelta(days=self.days)
+
+    @property
+    def last(self) -> date:
+        return self.end - timedelta(days=1)
+
+    def next(self) -> "Month":
+        return Month.of(self.end)
+
+    def prev(self) -> "Month":
+        return Month.of(self.first - timedelta(days=1))
+
+    @property
+    def quarter(self) -> "Quarter":
+        return Quarter(self.year, (self.month - 1) // 3 + 1)
+
+    def day_list(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    year: int
+    q: int
+
+    def __str__(self) -> str:
+        return f"{self.year}-Q{self.q}"
+
+    @classmethod
+    def of(cls, day: date) -> "Quarter":
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    @property
+    def first(self) -> date:
+        return date(self.year, 3 * (self.q - 1) + 1, 1)
+
+    @property
+    def end(self) -> date:
+        return Quarter.of(self.first).next().first
+
+    @property
+    def last_month(self) -> Month:
+        return Month(self.year, 3 * self.q)
+
+    def next(self) -> "Quarter":
+        return Quarter(self.year + 1, 1) if self.q == 4 else Quarter(self.year, self.q + 1)
+
+
+def overlap_days(valid_from: date, valid_to: date | None, start: date, end: date) -> int:
+    """Days of [valid_from, valid_to) inside [start, end)."""
+    lo = max(valid_from, start)
+    hi = min(valid_to or end, end)
+    return max((hi - lo).days, 0)
+
+
+def active_days(valid_from: date, valid_to: date | None, month: Month) -> list[date]:
+    lo = max(valid_from, month.first)
+    hi = min(valid_to or month.end, month.end)
+    return [lo + timedelta(days=i) for i in range(max((hi - lo).days, 0))]
+
+
+def is_active(valid_from: date, valid_to: date | None, day: date) -> bool:
+    return valid_from <= day and (valid_to is None or day < valid_to)
+
+
+def prorated_allowance(allowance: int, days: int, month: Month) -> int:
+    """G4: floor(allowance × active days / days in the month)."""
+    return (allowance * days) // month.days
+
+
+def prorate(amount: Fraction, days: int, month: Month) -> Fraction:
+    return amount * days / month.days

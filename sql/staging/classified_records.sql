@@ -1,0 +1,43 @@
+-- Splits the valid records of one file into load / duplicate / conflict by their id:
+-- the same id with the same content (earlier in this file, or already loaded) is a
+-- duplicate; with other content, a conflict for the quarantine. `__table__` and
+-- `__id__` are the feed's table and id column, filled in from code, never from data.
+create or replace temp table classified as
+with source as (
+    select * from staged where _rule is null
+),
+ranked as (
+    select
+        source.*,
+        row_number() over (partition by _record_id order by _line) as _rank_in_file,
+        first_value(_hash) over (partition by _record_id order by _line) as _first_hash,
+        first_value(_line) over (partition by _record_id order by _line) as _first_line
+    from source
+),
+joined as (
+    select
+        ranked.*,
+        existing._hash as _existing_hash,
+        existing._file as _existing_file,
+        existing._line as _existing_line
+    from ranked
+    left join __table__ as existing on existing.__id__ = ranked._record_id
+)
+select
+    * exclude (_reason),
+    case
+        when _existing_hash is not null and _existing_hash = _hash then 'duplicate'
+        when _existing_hash is not null then 'conflict'
+        when _rank_in_file = 1 then 'load'
+        when _hash = _first_hash then 'duplicate'
+        else 'conflict'
+    end as disposition,
+    case
+        when _existing_hash is not null and _existing_hash <> _hash
+            then 'id ' || to_json(_record_id) || ' was loaded before from ' || _existing_file
+                 || ' line ' || _existing_line || ' with different content'
+        when _existing_hash is null and _rank_in_file > 1 and _hash <> _first_hash
+            then 'id ' || to_json(_record_id) || ' appears earlier in this file (line '
+                 || _first_line || ') with different content'
+    end as _reason
+from joined

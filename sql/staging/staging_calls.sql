@@ -1,0 +1,96 @@
+-- Types and checks one file of call legs (temp table raw_records, all text) against
+-- data-contract.md. `_rule` names the first rule a record breaks (null: valid).
+with source as (
+    select * from raw_records
+),
+cleaned as (
+    select
+        _line,
+        to_json(source) as _record,
+        nullif(trim(call_id), '') as call_id,
+        nullif(trim(subscriber_id), '') as subscriber_id,
+        nullif(trim(call_type), '') as call_type,
+        nullif(trim(parent_call_id), '') as parent_call_id,
+        nullif(trim(started_at), '') as started_at_text,
+        nullif(trim(answered_at), '') as answered_at_text,
+        nullif(trim(ended_at), '') as ended_at_text,
+        nullif(trim(talk_s), '') as talk_s_text,
+        nullif(trim(caller_number), '') as caller_number,
+        nullif(trim(destination_country), '') as destination_country,
+        coalesce(nullif(trim(report), ''), '') as report
+    from source
+),
+typed as (
+    select
+        *,
+        case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
+             then try_cast(started_at_text as timestamptz) end as started_at,
+        case when regexp_full_match(answered_at_text, getvariable('ts_pattern'))
+             then try_cast(answered_at_text as timestamptz) end as answered_at,
+        case when regexp_full_match(ended_at_text, getvariable('ts_pattern'))
+             then try_cast(ended_at_text as timestamptz) end as ended_at,
+        case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
+             then cast(talk_s_text as bigint) end as talk_s
+    from cleaned
+),
+checked as (
+    select
+        *,
+        case
+            when call_id is null then 'call_id.required'
+            when subscriber_id is null then 'subscriber_id.required'
+            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when call_type is null or call_type not in ('inbound', 'transfer', 'outbound') then 'call_type.enum'
+            when started_at is null then 'started_at.timestamp'
+            when answered_at_text is not null and answered_at is null then 'answered_at.timestamp'
+            when ended_at is null then 'ended_at.timestamp'
+            when answered_at is not null and answered_at < started_at then 'answered_at.order'
+            when ended_at < coalesce(answered_at, started_at) then 'ended_at.order'
+            when talk_s is null then 'talk_s.integer'
+            when answered_at is null and talk_s <> 0 then 'talk_s.unanswered'
+            when answered_at is not null
+                 and abs(talk_s - epoch(ended_at - answered_at)) > 1 then 'talk_s.consistent'
+            when caller_number is not null and not regexp_full_match(caller_number, '\+[1-9][0-9]{1,14}') then 'caller_number.e164'
+            when destination_country is not null and not regexp_full_match(destination_country, '[A-Za-z]{2}') then 'destination_country.iso'
+            when report not in ('', 'mail', 'sms') then 'report.enum'
+        end as _rule
+    from typed
+)
+select
+    _line,
+    _record,
+    call_id as _record_id,
+    _rule,
+    case _rule
+        when 'call_id.required' then 'call_id is required'
+        when 'subscriber_id.required' then 'subscriber_id is required'
+        when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'call_type.enum' then 'call_type ' || coalesce(to_json(call_type), 'empty') || ' is not one of inbound, transfer, outbound'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'answered_at.timestamp' then 'answered_at ' || to_json(answered_at_text) || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'answered_at.order' then 'answered_at is before started_at'
+        when 'ended_at.order' then 'ended_at is before ' || case when answered_at is null then 'started_at' else 'answered_at' end
+        when 'talk_s.integer' then 'talk_s ' || coalesce(to_json(talk_s_text), 'empty') || ' is not a whole number of seconds ≥ 0'
+        when 'talk_s.unanswered' then 'talk_s is ' || talk_s || ' but the call was not answered (must be 0)'
+        when 'talk_s.consistent' then 'talk_s ' || talk_s || ' differs by more than 1 s from answered_at → ended_at (' || epoch(ended_at - answered_at) || ' s)'
+        when 'caller_number.e164' then 'caller_number is not an E.164 number'
+        when 'destination_country.iso' then 'destination_country ' || to_json(destination_country) || ' is not an ISO 3166-1 alpha-2 code'
+        when 'report.enum' then 'report ' || to_json(report) || ' is not empty, mail or sms'
+    end as _reason,
+    call_id,
+    subscriber_id,
+    call_type,
+    parent_call_id,
+    started_at,
+    answered_at,
+    ended_at,
+    talk_s,
+    caller_number,
+    upper(destination_country) as destination_country,
+    report,
+    md5(concat_ws(chr(31), call_id, subscriber_id, call_type, coalesce(parent_call_id, ''),
+        cast(epoch_us(started_at) as varchar), coalesce(cast(epoch_us(answered_at) as varchar), ''),
+        cast(epoch_us(ended_at) as varchar), cast(talk_s as varchar), coalesce(caller_number, ''),
+        coalesce(upper(destination_country), ''), report)) as _hash
+from checked

@@ -1,0 +1,68 @@
+-- Types and checks one file of interactions (temp table raw_records, all text).
+with source as (
+    select * from raw_records
+),
+cleaned as (
+    select
+        _line,
+        to_json(source) as _record,
+        nullif(trim(interaction_id), '') as interaction_id,
+        nullif(trim(subscriber_id), '') as subscriber_id,
+        nullif(trim(channel), '') as channel,
+        nullif(trim(started_at), '') as started_at_text,
+        nullif(trim(ended_at), '') as ended_at_text,
+        nullif(trim(handle_s), '') as handle_s_text,
+        nullif(trim(agent_id), '') as agent_id
+    from source
+),
+typed as (
+    select
+        *,
+        case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
+             then try_cast(started_at_text as timestamptz) end as started_at,
+        case when regexp_full_match(ended_at_text, getvariable('ts_pattern'))
+             then try_cast(ended_at_text as timestamptz) end as ended_at,
+        case when regexp_full_match(handle_s_text, '[0-9]{1,12}')
+             then cast(handle_s_text as bigint) end as handle_s
+    from cleaned
+),
+checked as (
+    select
+        *,
+        case
+            when interaction_id is null then 'interaction_id.required'
+            when subscriber_id is null then 'subscriber_id.required'
+            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when channel is null or channel not in ('email', 'chat', 'whatsapp', 'webticket') then 'channel.enum'
+            when started_at is null then 'started_at.timestamp'
+            when ended_at is null then 'ended_at.timestamp'
+            when ended_at < started_at then 'ended_at.order'
+            when handle_s is null then 'handle_s.integer'
+        end as _rule
+    from typed
+)
+select
+    _line,
+    _record,
+    interaction_id as _record_id,
+    _rule,
+    case _rule
+        when 'interaction_id.required' then 'interaction_id is required'
+        when 'subscriber_id.required' then 'subscriber_id is required'
+        when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'channel.enum' then 'channel ' || coalesce(to_json(channel), 'empty') || ' is not one of email, chat, whatsapp, webticket'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'ended_at.order' then 'ended_at is before started_at'
+        when 'handle_s.integer' then 'handle_s ' || coalesce(to_json(handle_s_text), 'empty') || ' is not a whole number of seconds ≥ 0'
+    end as _reason,
+    interaction_id,
+    subscriber_id,
+    channel,
+    started_at,
+    ended_at,
+    handle_s,
+    agent_id,
+    md5(concat_ws(chr(31), interaction_id, subscriber_id, channel, cast(epoch_us(started_at) as varchar),
+        cast(epoch_us(ended_at) as varchar), cast(handle_s as varchar), coalesce(agent_id, ''))) as _hash
+from checked

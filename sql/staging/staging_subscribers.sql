@@ -1,0 +1,47 @@
+-- Types and checks one file of subscribers (temp table raw_records, all text).
+with source as (
+    select * from raw_records
+),
+cleaned as (
+    select
+        _line,
+        to_json(source) as _record,
+        nullif(trim(subscriber_id), '') as subscriber_id,
+        nullif(trim(name), '') as name,
+        nullif(upper(trim(country)), '') as country,
+        nullif(trim(address), '') as address,
+        nullif(trim(vat_id), '') as vat_id,
+        nullif(trim(email), '') as email
+    from source
+),
+checked as (
+    select
+        *,
+        case
+            when subscriber_id is null then 'subscriber_id.required'
+            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when name is null then 'name.required'
+            when country is null or country not in ('NL', 'BE', 'DK') then 'country.enum'
+        end as _rule
+    from cleaned
+)
+select
+    _line,
+    _record,
+    subscriber_id as _record_id,
+    _rule,
+    case _rule
+        when 'subscriber_id.required' then 'subscriber_id is required'
+        when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'name.required' then 'name is required'
+        when 'country.enum' then 'country ' || coalesce(to_json(country), 'empty') || ' is not one of NL, BE, DK'
+    end as _reason,
+    subscriber_id,
+    name,
+    country,
+    address,
+    vat_id,
+    email,
+    md5(concat_ws(chr(31), subscriber_id, name, country, coalesce(address, ''), coalesce(vat_id, ''),
+        coalesce(email, ''))) as _hash
+from checked

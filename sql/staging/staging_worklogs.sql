@@ -1,0 +1,70 @@
+-- Types and checks one file of work logs (temp table raw_records, all text).
+with source as (
+    select * from raw_records
+),
+cleaned as (
+    select
+        _line,
+        to_json(source) as _record,
+        nullif(trim(worklog_id), '') as worklog_id,
+        nullif(trim(subscriber_id), '') as subscriber_id,
+        nullif(trim(activity), '') as activity,
+        nullif(trim(started_at), '') as started_at_text,
+        nullif(trim(minutes), '') as minutes_text,
+        nullif(trim(km), '') as km_text,
+        nullif(trim(consultant), '') as consultant,
+        nullif(description, '') as description
+    from source
+),
+typed as (
+    select
+        *,
+        case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
+             then try_cast(started_at_text as timestamptz) end as started_at,
+        case when regexp_full_match(minutes_text, '[0-9]{1,9}')
+             then cast(minutes_text as bigint) end as minutes,
+        case when regexp_full_match(km_text, '[0-9]{1,12}(\.[0-9]{1,3})?')
+             then cast(km_text as decimal(18, 3)) end as km
+    from cleaned
+),
+checked as (
+    select
+        *,
+        case
+            when worklog_id is null then 'worklog_id.required'
+            when subscriber_id is null then 'subscriber_id.required'
+            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when activity is null or activity not in ('phone', 'email', 'webticket', 'remote', 'onsite',
+                                                      'office', 'training', 'admin') then 'activity.enum'
+            when started_at is null then 'started_at.timestamp'
+            when minutes is null or minutes <= 0 then 'minutes.positive'
+            when km_text is not null and km is null then 'km.decimal'
+        end as _rule
+    from typed
+)
+select
+    _line,
+    _record,
+    worklog_id as _record_id,
+    _rule,
+    case _rule
+        when 'worklog_id.required' then 'worklog_id is required'
+        when 'subscriber_id.required' then 'subscriber_id is required'
+        when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'activity.enum' then 'activity ' || coalesce(to_json(activity), 'empty') || ' is not one of phone, email, webticket, remote, onsite, office, training, admin'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'minutes.positive' then 'minutes ' || coalesce(to_json(minutes_text), 'empty') || ' is not a whole number > 0'
+        when 'km.decimal' then 'km ' || to_json(km_text) || ' is not a decimal ≥ 0 (at most 3 decimals)'
+    end as _reason,
+    worklog_id,
+    subscriber_id,
+    activity,
+    started_at,
+    minutes,
+    km,
+    consultant,
+    description,
+    md5(concat_ws(chr(31), worklog_id, subscriber_id, activity, cast(epoch_us(started_at) as varchar),
+        cast(minutes as varchar), coalesce(cast(km as varchar), ''), coalesce(consultant, ''),
+        coalesce(description, ''))) as _hash
+from checked

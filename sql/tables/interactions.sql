@@ -1,0 +1,12 @@
+create table if not exists interactions (
+    interaction_id varchar primary key,
+    subscriber_id varchar not null,
+    channel varchar not null,
+    started_at timestamptz not null,
+    ended_at timestamptz not null,
+    handle_s bigint not null,
+    agent_id varchar,
+    _hash varchar not null,
+    _file varchar not null,
+    _line bigint not null
+)

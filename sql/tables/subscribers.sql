@@ -1,0 +1,11 @@
+create table if not exists subscribers (
+    subscriber_id varchar primary key,
+    name varchar not null,
+    country varchar not null,
+    address varchar,
+    vat_id varchar,
+    email varchar,
+    _hash varchar not null,
+    _file varchar not null,
+    _line bigint not null
+)
