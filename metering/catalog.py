@@ -545,3 +545,30 @@ class Catalog:
 @lru_cache(maxsize=4)
 def load_catalog(directory: str | None = None) -> Catalog:
     return Catalog(Path(directory) if directory else None)
+
+
+def all_prices(model: BaseModel) -> list[Price]:
+    """Every Price inside a tariff model (to find the days a price changes)."""
+    found: list[Price] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, Price):
+            found.append(obj)
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name))
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                walk(v)
+
+    walk(model)
+    return found
+
+
+def price_change_days(model: BaseModel, start: date, end: date) -> list[date]:
+    """Days in (start, end) on which some price of the family changes: usage is grouped
+    by these epochs so each group is priced once."""
+    return sorted({d for p in all_prices(model) for d in p.change_days() if start < d < end})

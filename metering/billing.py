@@ -1,0 +1,120 @@
+"""Bills one month: routes usage, runs every tariff family's pricing, combines each
+subscriber's lines into a specification (or a contract error), numbers them and
+returns what the renderers and the warehouse need. Plain functions, no Dagster."""
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from metering.catalog import FAMILIES, Catalog
+from metering.context import BillingInput
+from metering.contracts import load_contracts, load_subscribers
+from metering.db import rows
+from metering.ingest import create_tables
+from metering.lines import Anomaly, ContractError, FamilyResult, Line
+from metering.money import fmt
+from metering.periods import Month
+from metering.routing import build_usage
+from metering.specification import FAMILY_ORDER, build, spec_number, totals
+
+UNRATED_MESSAGES = {
+    "unknown_subscriber": "subscriber is not known (yet); the record is kept and billed once it arrives",
+    "no_subscription": "no subscription rates this record on its local date",
+    "no_phone_plan": "transfer/outbound leg without a phone plan in force at its start",
+}
+
+
+@dataclass
+class MonthBill:
+    month: Month
+    specs: list[dict] = field(default_factory=list)
+    errors: list[ContractError] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    lines: dict[str, list[Line]] = field(default_factory=dict)
+
+    def totals_by_currency(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        for s in self.specs:
+            out[s["currency"]] += Decimal(s["total"])
+        return dict(sorted(out.items()))
+
+
+def family_module(family: str):
+    return importlib.import_module(f"metering.pricing.{family}")
+
+
+def rate_all(inp: BillingInput) -> dict[str, dict[str, FamilyResult]]:
+    return {family: family_module(family).rate(inp) for family in FAMILIES}
+
+
+def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
+    create_tables(con)
+    subscribers = load_subscribers(con)
+    contracts = load_contracts(con)
+    build_usage(con, subscribers, contracts)
+    inp = BillingInput(con, month, catalog, subscribers, contracts)
+    per_family = rate_all(inp)
+    bill = MonthBill(month)
+
+    for sid, feed, rid, reason, kind in rows(
+            con, "select subscriber_id, feed, record_id, unrated_reason, kind from usage "
+                 "where month = $m and family is null order by subscriber_id, local_at, record_id",
+            {"m": str(month)}):
+        bill.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
+    candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
+    staged = []
+    for sid in candidates:
+        parts = [per_family[f][sid] for f in FAMILY_ORDER if sid in per_family[f]]
+        errors = [e for p in parts for e in p.errors]
+        for p in parts:
+            bill.anomalies.extend(p.anomalies)
+        present = [p for p in parts if p.present or p.lines or p.ledger_movement]
+        currencies = sorted({catalog.currency(p.family) for p in present})
+        if len(currencies) > 1:
+            errors.append(ContractError(sid, "+".join(p.family for p in present), "G7",
+                                        f"items in more than one currency this month ({', '.join(currencies)}): "
+                                        "one specification must have one currency"))
+        lines = [ln for p in parts for ln in p.lines]
+        movement = any(p.ledger_movement for p in parts)
+        if errors:
+            bill.errors.extend(errors)
+            for e in errors:
+                bill.anomalies.append(Anomaly("contract_error", e.rule, sid, "", f"{e.family}: {e.message}"))
+            continue
+        if not lines and not movement:
+            continue
+        remote = any(p.family == "remote_support" for p in present)
+        if remote:
+            minimum = _invoice_minimum(catalog, month, lines)
+            if minimum:
+                lines.append(minimum)
+        currency = currencies[0] if currencies else catalog.currency(parts[0].family)
+        staged.append((sid, parts, lines, currency, remote))
+
+    for n, (sid, parts, lines, currency, remote) in enumerate(staged, start=1):
+        days = 14 if remote else max(catalog.families[p.family].payment_term_days.value for p in parts)
+        if remote:
+            days = catalog.remote_support.payment_term_days.value
+        aht = next((p.aht for p in parts if p.aht), None)
+        appendix = next((p.appendix for p in parts if p.appendix is not None), None)
+        spec = build(subscribers[sid], month, spec_number(month, n), currency, days, lines,
+                     [b for p in parts for b in p.balances], aht, [w for p in parts for w in p.warnings],
+                     [t for p in parts for t in p.tasks], [a for p in parts for a in p.actions], appendix)
+        bill.specs.append(spec)
+        bill.lines[sid] = lines
+    return bill
+
+
+def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
+    """L2: a month whose subtotal is above 0 and below the minimum gets a supplement."""
+    t = catalog.remote_support
+    minimum = t.invoice_minimum.at(month.last)
+    subtotal, _, _ = totals(lines)
+    if Decimal("0") < subtotal < minimum:
+        gap = minimum - subtotal
+        return Line("invoice.minimum", f"Minimum invoice amount {fmt(minimum)}", 1, "invoice", gap, "invoice",
+                    Fraction(gap), t.vat.rate, "L2", "remote_support")
+    return None

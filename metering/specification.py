@@ -1,0 +1,71 @@
+"""A subscriber's monthly specification: lines of all its families, subtotal, VAT per
+rate, total (G2), issue and due dates (G8), as the dict the JSON file holds."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from metering.contracts import Subscriber
+from metering.lines import Line
+from metering.money import fmt, fmt_qty, round_half_up
+from metering.periods import Month
+
+FAMILY_ORDER = ("answering", "interact", "remote_support", "service_pack", "klippekort")
+
+
+def vat_groups(lines: list[Line]) -> list[dict]:
+    bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for ln in lines:
+        bases[ln.vat_rate] += ln.amount
+    return [{"rate": str(rate), "base": fmt(base), "amount": fmt(round_half_up(Fraction(base) * Fraction(rate)))}
+            for rate, base in sorted(bases.items())]
+
+
+def totals(lines: list[Line]) -> tuple[Decimal, list[dict], Decimal]:
+    subtotal = sum((ln.amount for ln in lines), Decimal("0.00"))
+    vat = vat_groups(lines)
+    total = subtotal + sum((Decimal(v["amount"]) for v in vat), Decimal("0.00"))
+    return subtotal, vat, total
+
+
+def line_dict(ln: Line) -> dict:
+    return {"code": ln.code, "description": ln.description, "quantity": fmt_qty(ln.quantity),
+            "unit": ln.unit, "unit_price": str(ln.unit_price), "price_unit": ln.price_unit,
+            "amount": fmt(ln.amount), "vat_rate": str(ln.vat_rate), "rule": ln.rule,
+            "service": ln.service, "family": ln.family}
+
+
+def build(sub: Subscriber, month: Month, number: str, currency: str, payment_days: int,
+          lines: list[Line], balances: list[dict], aht: dict | None, warnings: list[str],
+          tasks: list[dict], actions: list[dict], appendix: list[dict] | None) -> dict:
+    subtotal, vat, total = totals(lines)
+    issue = month.end
+    return {
+        "subscriber_id": sub.subscriber_id,
+        "name": sub.name,
+        "address": sub.address,
+        "vat_id": sub.vat_id,
+        "email": sub.email,
+        "country": sub.country,
+        "period": str(month),
+        "spec_number": number,
+        "issue_date": issue.isoformat(),
+        "due_date": (issue + timedelta(days=payment_days)).isoformat(),
+        "currency": currency,
+        "lines": [line_dict(ln) for ln in lines],
+        "subtotal": fmt(subtotal),
+        "vat": vat,
+        "total": fmt(total),
+        "balances": balances,
+        "aht": aht,
+        "warnings": warnings,
+        "tasks": tasks,
+        "actions": actions,
+        "appendix": appendix,
+    }
+
+
+def spec_number(month: Month, n: int) -> str:
+    return f"{month.year:04d}{month.month:02d}-{n:05d}"
