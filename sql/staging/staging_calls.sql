@@ -24,11 +24,11 @@ typed as (
     select
         *,
         case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
-             then try_cast(started_at_text as timestamptz) end as started_at,
+             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
         case when regexp_full_match(answered_at_text, getvariable('ts_pattern'))
-             then try_cast(answered_at_text as timestamptz) end as answered_at,
+             then try_cast(upper(answered_at_text) as timestamptz) end as answered_at,
         case when regexp_full_match(ended_at_text, getvariable('ts_pattern'))
-             then try_cast(ended_at_text as timestamptz) end as ended_at,
+             then try_cast(upper(ended_at_text) as timestamptz) end as ended_at,
         case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
              then cast(talk_s_text as bigint) end as talk_s
     from cleaned
@@ -65,13 +65,13 @@ select
         when 'call_id.required' then 'call_id is required'
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
-        when 'call_type.enum' then 'call_type ' || coalesce(to_json(call_type), 'empty') || ' is not one of inbound, transfer, outbound'
-        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'call_type.enum' then 'call_type ' || coalesce(to_json(call_type)::varchar, 'empty') || ' is not one of inbound, transfer, outbound'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text)::varchar, 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
         when 'answered_at.timestamp' then 'answered_at ' || to_json(answered_at_text) || ' is not an ISO 8601 timestamp with an offset or Z'
-        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text)::varchar, 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
         when 'answered_at.order' then 'answered_at is before started_at'
         when 'ended_at.order' then 'ended_at is before ' || case when answered_at is null then 'started_at' else 'answered_at' end
-        when 'talk_s.integer' then 'talk_s ' || coalesce(to_json(talk_s_text), 'empty') || ' is not a whole number of seconds ≥ 0'
+        when 'talk_s.integer' then 'talk_s ' || coalesce(to_json(talk_s_text)::varchar, 'empty') || ' is not a whole number of seconds ≥ 0'
         when 'talk_s.unanswered' then 'talk_s is ' || talk_s || ' but the call was not answered (must be 0)'
         when 'talk_s.consistent' then 'talk_s ' || talk_s || ' differs by more than 1 s from answered_at → ended_at (' || epoch(ended_at - answered_at) || ' s)'
         when 'caller_number.e164' then 'caller_number is not an E.164 number'

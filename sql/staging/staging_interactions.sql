@@ -19,9 +19,9 @@ typed as (
     select
         *,
         case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
-             then try_cast(started_at_text as timestamptz) end as started_at,
+             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
         case when regexp_full_match(ended_at_text, getvariable('ts_pattern'))
-             then try_cast(ended_at_text as timestamptz) end as ended_at,
+             then try_cast(upper(ended_at_text) as timestamptz) end as ended_at,
         case when regexp_full_match(handle_s_text, '[0-9]{1,12}')
              then cast(handle_s_text as bigint) end as handle_s
     from cleaned
@@ -50,11 +50,11 @@ select
         when 'interaction_id.required' then 'interaction_id is required'
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
-        when 'channel.enum' then 'channel ' || coalesce(to_json(channel), 'empty') || ' is not one of email, chat, whatsapp, webticket'
-        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
-        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'channel.enum' then 'channel ' || coalesce(to_json(channel)::varchar, 'empty') || ' is not one of email, chat, whatsapp, webticket'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text)::varchar, 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'ended_at.timestamp' then 'ended_at ' || coalesce(to_json(ended_at_text)::varchar, 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
         when 'ended_at.order' then 'ended_at is before started_at'
-        when 'handle_s.integer' then 'handle_s ' || coalesce(to_json(handle_s_text), 'empty') || ' is not a whole number of seconds ≥ 0'
+        when 'handle_s.integer' then 'handle_s ' || coalesce(to_json(handle_s_text)::varchar, 'empty') || ' is not a whole number of seconds ≥ 0'
     end as _reason,
     interaction_id,
     subscriber_id,

@@ -34,7 +34,7 @@ select
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
         when 'name.required' then 'name is required'
-        when 'country.enum' then 'country ' || coalesce(to_json(country), 'empty') || ' is not one of NL, BE, DK'
+        when 'country.enum' then 'country ' || coalesce(to_json(country)::varchar, 'empty') || ' is not one of NL, BE, DK'
     end as _reason,
     subscriber_id,
     name,

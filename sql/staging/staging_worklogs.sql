@@ -20,7 +20,7 @@ typed as (
     select
         *,
         case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
-             then try_cast(started_at_text as timestamptz) end as started_at,
+             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
         case when regexp_full_match(minutes_text, '[0-9]{1,9}')
              then cast(minutes_text as bigint) end as minutes,
         case when regexp_full_match(km_text, '[0-9]{1,12}(\.[0-9]{1,3})?')
@@ -51,9 +51,9 @@ select
         when 'worklog_id.required' then 'worklog_id is required'
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
-        when 'activity.enum' then 'activity ' || coalesce(to_json(activity), 'empty') || ' is not one of phone, email, webticket, remote, onsite, office, training, admin'
-        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text), 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
-        when 'minutes.positive' then 'minutes ' || coalesce(to_json(minutes_text), 'empty') || ' is not a whole number > 0'
+        when 'activity.enum' then 'activity ' || coalesce(to_json(activity)::varchar, 'empty') || ' is not one of phone, email, webticket, remote, onsite, office, training, admin'
+        when 'started_at.timestamp' then 'started_at ' || coalesce(to_json(started_at_text)::varchar, 'empty') || ' is not an ISO 8601 timestamp with an offset or Z'
+        when 'minutes.positive' then 'minutes ' || coalesce(to_json(minutes_text)::varchar, 'empty') || ' is not a whole number > 0'
         when 'km.decimal' then 'km ' || to_json(km_text) || ' is not a decimal ≥ 0 (at most 3 decimals)'
     end as _reason,
     worklog_id,

@@ -1,0 +1,142 @@
+"""Publishes a billed month: specification files (JSON, PDF), summary CSV/XLSX,
+anomalies.csv, and the warehouse tables spec_headers, spec_lines, anomalies,
+contract_errors and rated_records (delete-then-insert per month: re-runnable)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from metering import sqlfiles
+from metering.billing import MonthBill
+from metering.db import scalar
+from metering.money import fmt
+from metering.workspace import Workspace, safe_subscriber_id
+
+OUTPUT_TABLES = ("spec_headers", "spec_lines", "anomalies", "contract_errors", "rated_records")
+
+
+def create_output_tables(con) -> None:
+    for name in OUTPUT_TABLES:
+        sqlfiles.run(con, f"tables/{name}")
+
+
+def _for_table(name: str, table: str) -> str:
+    """A statement for one of the output tables (an identifier from code, not data)."""
+    if table not in OUTPUT_TABLES:
+        raise ValueError(f"not an output table: {table}")
+    return sqlfiles.sql(name).replace("__table__", table)
+
+
+def write_tables(con, bill: MonthBill) -> None:
+    create_output_tables(con)
+    month = str(bill.month)
+    headers = {k: [] for k in ("month", "spec_number", "subscriber_id", "name", "currency", "subtotal", "vat",
+                               "total", "issue_date", "due_date")}
+    lines = {k: [] for k in ("month", "spec_number", "subscriber_id", "line_no", "code", "description", "quantity",
+                             "unit", "unit_price", "price_unit", "amount", "vat_rate", "rule", "family")}
+    for s in bill.specs:
+        vat = sum((Decimal(v["amount"]) for v in s["vat"]), Decimal("0"))
+        for k, v in (("month", month), ("spec_number", s["spec_number"]), ("subscriber_id", s["subscriber_id"]),
+                     ("name", s["name"]), ("currency", s["currency"]), ("subtotal", s["subtotal"]),
+                     ("vat", fmt(vat)), ("total", s["total"]), ("issue_date", s["issue_date"]),
+                     ("due_date", s["due_date"])):
+            headers[k].append(v)
+        for i, ln in enumerate(s["lines"], start=1):
+            for k, v in (("month", month), ("spec_number", s["spec_number"]), ("subscriber_id", s["subscriber_id"]),
+                         ("line_no", i), ("code", ln["code"]), ("description", ln["description"]),
+                         ("quantity", ln["quantity"]), ("unit", ln["unit"]), ("unit_price", ln["unit_price"]),
+                         ("price_unit", ln["price_unit"]), ("amount", ln["amount"]), ("vat_rate", ln["vat_rate"]),
+                         ("rule", ln["rule"]), ("family", ln["family"])):
+                lines[k].append(v)
+    anomalies = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
+    for a in bill.anomalies:
+        for k, v in (("month", month), ("kind", a.kind), ("rule", a.rule), ("subscriber_id", a.subscriber_id),
+                     ("record", a.record), ("message", a.message)):
+            anomalies[k].append(v)
+    errors = {k: [] for k in ("month", "subscriber_id", "family", "rule", "message")}
+    for e in bill.errors:
+        for k, v in (("month", month), ("subscriber_id", e.subscriber_id), ("family", e.family), ("rule", e.rule),
+                     ("message", e.message)):
+            errors[k].append(v)
+    con.execute("begin transaction")
+    try:
+        for table, data in (("spec_headers", headers), ("spec_lines", lines), ("anomalies", anomalies),
+                            ("contract_errors", errors)):
+            con.execute(_for_table("publish/delete_month", table), {"m": month})
+            arrow = pa.table({k: pa.array(v, pa.int64() if k == "line_no" else pa.string()) for k, v in data.items()})
+            con.register("publish_arrow", arrow)
+            con.execute(_for_table("publish/insert_rows", table))
+            con.unregister("publish_arrow")
+        con.execute(_for_table("publish/delete_month", "rated_records"), {"m": month})
+        if scalar(con, "select count(*) from information_schema.tables where table_name = 'answering_charges'"):
+            con.execute("set variable month = $m", {"m": month})
+            sqlfiles.run(con, "marts/rated_records_answering")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    sqlfiles.apply_descriptions(con)
+
+
+def anomaly_rows(bill: MonthBill) -> list[dict]:
+    return [{"kind": a.kind, "rule": a.rule, "subscriber_id": a.subscriber_id, "record": a.record,
+             "message": a.message} for a in bill.anomalies]
+
+
+def error_rows(bill: MonthBill) -> list[dict]:
+    return [{"subscriber_id": e.subscriber_id, "family": e.family, "rule": e.rule, "message": e.message}
+            for e in bill.errors]
+
+
+def write_files(ws: Workspace, bill: MonthBill, pdf: bool = True, workers: int = 1) -> Path:
+    from metering.render.summary import write_anomalies, write_json, write_summary
+    month_dir = ws.month_dir(str(bill.month))
+    month_dir.mkdir(parents=True, exist_ok=True)
+    produced: set[str] = set()
+    for spec in bill.specs:
+        sid = safe_subscriber_id(spec["subscriber_id"])
+        write_json(month_dir / f"{sid}.json", spec)
+        produced.add(f"{sid}.json")
+        if pdf:
+            produced.add(f"{sid}.pdf")
+    if pdf:
+        render_pdfs(month_dir, bill.specs, workers)
+    write_summary(month_dir, bill.specs, error_rows(bill))
+    write_anomalies(month_dir, anomaly_rows(bill))
+    produced |= {"summary.csv", "summary.xlsx", "anomalies.csv"}
+    # A re-run that no longer bills a subscriber must not leave its old files behind.
+    for stale in month_dir.iterdir():
+        if stale.is_file() and stale.name not in produced and stale.suffix in (".json", ".pdf", ".csv", ".xlsx"):
+            stale.unlink()
+    return month_dir
+
+
+def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
+    from metering.render.pdf import render_pdf
+    if workers <= 1 or len(specs) < 50:
+        for spec in specs:
+            render_pdf(spec, month_dir / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_render_one, [(str(month_dir), s) for s in specs], chunksize=64))
+
+
+def _render_one(arg) -> None:
+    from metering.render.pdf import render_pdf
+    month_dir, spec = arg
+    render_pdf(spec, Path(month_dir) / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
+
+
+def publish_month(con, ws: Workspace, bill: MonthBill, pdf: bool = True, workers: int = 1) -> dict:
+    write_tables(con, bill)
+    directory = write_files(ws, bill, pdf=pdf, workers=workers)
+    return {
+        "specifications": len(bill.specs),
+        "totals": {k: fmt(v) for k, v in bill.totals_by_currency().items()},
+        "anomalies": len(bill.anomalies),
+        "contract_errors": len(bill.errors),
+        "directory": str(directory),
+    }

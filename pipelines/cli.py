@@ -1,0 +1,246 @@
+"""The `ccmeter` command line: the same domain functions the Dagster assets call,
+with progress output for finance and scripts. User mistakes end with a clear message
+and exit code 2, never a bare traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_MONTH = "2026-10"
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _workspace():
+    from metering.workspace import Workspace
+    return Workspace.from_env().ensure()
+
+
+def setup_dagster_home(ws) -> Path:
+    """DAGSTER_HOME under the workspace, with the repository's dagster.yaml in it
+    (Dagster reads its instance configuration only from $DAGSTER_HOME)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ws.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    src = REPO / "dagster.yaml"
+    if src.exists() and not (home / "dagster.yaml").exists():
+        shutil.copyfile(src, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _connect(ws, read_only: bool = False):
+    from metering.db import connect
+    return connect(ws.warehouse, read_only=read_only,
+                   memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
+                   temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
+
+
+def _print_ingest(result) -> None:
+    if result.status == "unreadable":
+        _say(f"  {result.path}: UNREADABLE, quarantined whole: {result.reason}")
+    else:
+        extra = f"; unknown columns ignored: {', '.join(result.unknown_columns)}" if result.unknown_columns else ""
+        _say(f"  {result.path}: read {result.read}, loaded {result.loaded}, quarantined {result.quarantined}, "
+             f"duplicates {result.duplicates}{extra}")
+
+
+def cmd_ingest(args) -> int:
+    from metering.ingest import ingest
+    ws = _workspace()
+    con = _connect(ws)
+    t0 = time.perf_counter()
+    _say(f"Loading new inbox files from {ws.inbox}")
+    results = ingest(con, ws, progress=_print_ingest)
+    new = [r for r in results if r.status != "skipped"]
+    _say(f"{len(new)} new file(s) in {time.perf_counter() - t0:.1f} s"
+         + ("" if new else " (nothing new)"))
+    return 0
+
+
+def cmd_bill(args) -> int:
+    from metering.billing import bill_month
+    from metering.catalog import load_catalog
+    from metering.ingest import ingest
+    from metering.outputs import publish_month
+    from metering.periods import Month
+    month = Month.parse(args.month)
+    catalog = load_catalog()
+    ws = _workspace()
+    setup_dagster_home(ws)
+    con = _connect(ws)
+    t0 = time.perf_counter()
+    _say(f"[1/3] Loading new inbox files from {ws.inbox}")
+    new = [r for r in ingest(con, ws, progress=_print_ingest) if r.status != "skipped"]
+    _say(f"      {len(new)} new file(s)")
+    _say(f"[2/3] Rating {month}: usage, tiers, AHT, ledgers, lines")
+    bill = bill_month(con, month, catalog)
+    _say(f"[3/3] Writing specifications")
+    meta = publish_month(con, ws, bill, pdf=not args.no_pdf, workers=args.workers)
+    quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
+    con.close()
+    elapsed = time.perf_counter() - t0
+    _say("")
+    _say(f"Billed {month} in {elapsed:.1f} s")
+    _say(f"  specifications: {meta['specifications']}")
+    for cur, total in meta["totals"].items():
+        _say(f"  total {cur}: {total}")
+    _say(f"  contract errors: {meta['contract_errors']} (subscribers not billed; see anomalies.csv)")
+    _say(f"  anomalies: {meta['anomalies']}")
+    _say(f"  quarantined records (all time): {quarantined}  (ccmeter quarantine)")
+    _say(f"  files: {meta['directory']}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from metering.ingest import feed_status
+    ws = _workspace()
+    con = _connect(ws)
+    status = feed_status(con)
+    con.close()
+    if args.json:
+        print(json.dumps({"feeds": status}, indent=2))
+        return 0
+    _say(f"Workspace {ws.root}")
+    _say(f"{'feed':<14}{'files':>7}{'read':>12}{'loaded':>12}{'quarantined':>13}{'duplicates':>12}  reconciles")
+    ok_all = True
+    for feed, s in status.items():
+        ok = s["read"] == s["loaded"] + s["quarantined"] + s["duplicates"]
+        ok_all &= ok
+        _say(f"{feed:<14}{s['files']:>7}{s['read']:>12}{s['loaded']:>12}{s['quarantined']:>13}{s['duplicates']:>12}"
+             f"  {'yes' if ok else 'NO'}")
+    return 0 if ok_all else 1
+
+
+def cmd_quarantine(args) -> int:
+    from metering.db import rows
+    from metering.ingest import create_tables
+    ws = _workspace()
+    con = _connect(ws)
+    create_tables(con)
+    if args.summary:
+        for feed, rule, n in rows(con, "select feed, rule, count(*) from quarantine group by all order by all"):
+            _say(f"{feed:<14}{rule:<28}{n:>8}")
+        return 0
+    q = ("select feed, file, line, rule, reason from quarantine "
+         "where $feed is null or feed = $feed order by feed, file, line nulls first limit $limit")
+    for feed, file, line, rule, reason in rows(con, q, {"feed": args.feed, "limit": args.limit}):
+        where = f"{file}:{line}" if line is not None else f"{file} (whole file)"
+        _say(f"{where}  [{rule}]  {reason[:300]}")
+    return 0
+
+
+def cmd_tariffs(args) -> int:
+    from metering.catalog import FAMILIES, load_family
+    from metering.tariff_table import render_family
+    if args.action == "check":
+        for family in FAMILIES:
+            load_family(family)
+            _say(f"  {family}: ok")
+        _say("All tariff files are valid.")
+        return 0
+    if args.family not in FAMILIES:
+        raise ValueError(f"unknown tariff family {args.family!r}; known: {', '.join(FAMILIES)}")
+    _say(render_family(load_family(args.family)))
+    return 0
+
+
+def cmd_demo_data(args) -> int:
+    from metering.demo import generate_workspace
+    ws = _workspace()
+    size: str | int = int(args.size) if str(args.size).isdigit() else args.size
+    info = generate_workspace(ws.root, months=args.months, size=size, fmt=args.format, seed=args.seed,
+                              bad_files=not args.no_bad_files)
+    _say(f"Demo workspace written to {ws.root}")
+    counts = info.get("counts", info) if isinstance(info, dict) else {}
+    for k, v in counts.items():
+        if isinstance(v, int):
+            _say(f"  {k}: {v}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Bills the demo month on a demo workspace (created when the inbox is empty)."""
+    ws = _workspace()
+    if not any(p.is_file() for p in ws.inbox.rglob("*")):
+        _say(f"Creating a demo workspace in {ws.root}")
+        from metering.demo import generate_workspace
+        generate_workspace(ws.root, months=["2026-08", "2026-09", DEMO_MONTH], size="small")
+    args.month = DEMO_MONTH
+    return cmd_bill(args)
+
+
+def cmd_bench(args) -> int:
+    from benchmarks.bench import run_benchmark
+    return run_benchmark(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ccmeter", description="Contact-centre usage metering and billing.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("ingest", help="load new inbox files into the warehouse")
+    s.set_defaults(func=cmd_ingest)
+    s = sub.add_parser("bill", help="bill a month (YYYY-MM): ingest, rate, write specifications")
+    s.add_argument("month")
+    s.add_argument("--no-pdf", action="store_true", help="write JSON and summaries only")
+    s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", "1")))
+    s.set_defaults(func=cmd_bill)
+    s = sub.add_parser("demo", help="create the demo workspace if empty and bill the demo month")
+    s.add_argument("--no-pdf", action="store_true")
+    s.add_argument("--workers", type=int, default=1)
+    s.set_defaults(func=cmd_demo)
+    s = sub.add_parser("demo-data", help="write a generated demo workspace")
+    s.add_argument("--months", nargs="+", default=[DEMO_MONTH])
+    s.add_argument("--size", default="small", help="tiny, small or a number of call legs per month")
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--no-bad-files", action="store_true")
+    s.set_defaults(func=cmd_demo_data)
+    s = sub.add_parser("status", help="per feed: files, records read, loaded, quarantined, duplicates")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+    s = sub.add_parser("quarantine", help="list quarantined records and their reasons")
+    s.add_argument("--feed")
+    s.add_argument("--limit", type=int, default=200)
+    s.add_argument("--summary", action="store_true", help="counts per feed and rule")
+    s.set_defaults(func=cmd_quarantine)
+    s = sub.add_parser("tariffs", help="check or show the tariff catalog")
+    s.add_argument("action", choices=["check", "show"])
+    s.add_argument("family", nargs="?")
+    s.set_defaults(func=cmd_tariffs)
+    s = sub.add_parser("bench", help="benchmark: generate a synthetic month and time each stage")
+    s.add_argument("--calls", type=int, default=1_000_000)
+    s.add_argument("--subscribers", type=int, default=10_000)
+    s.add_argument("--json", dest="json_path")
+    s.add_argument("--memory-limit")
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from metering.catalog import CatalogError
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CatalogError as exc:
+        print(f"ccmeter: tariff error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"ccmeter: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a lock held by another run is a user-facing situation too
+        if "lock" in str(exc).lower():
+            print(f"ccmeter: the warehouse is in use by another process: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
