@@ -85,7 +85,8 @@ flagged as (
 )
 select
     feed, record_id, subscriber_id, kind, started_at, local_at, local_date,
-    strftime(local_date, '%Y-%m') as month,
+    -- an unknown subscriber has no time zone yet: its records are listed in their UTC month
+    strftime(coalesce(local_date, cast(timezone('UTC', started_at) as date)), '%Y-%m') as month,
     answered, talk_s, handle_s, minutes, km, activity, channel, report,
     destination_country, caller_number, parent_call_id, consultant, description, plan_product,
     case

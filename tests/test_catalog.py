@@ -1,0 +1,88 @@
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from metering.catalog import FAMILIES, PRODUCT_CODES, CatalogError, load_catalog, load_family
+from pipelines.cli import main
+
+TARIFFS = Path(__file__).resolve().parent.parent / "tariffs"
+
+
+def copy_tariffs(tmp_path: Path) -> Path:
+    d = tmp_path / "tariffs"
+    shutil.copytree(TARIFFS, d)
+    return d
+
+
+def test_all_families_load_with_sheet_prices():
+    c = load_catalog()
+    a = c.answering
+    assert a.plans["SMART"].fee.at(date(2026, 10, 1)) == Decimal("162.50")
+    assert [t.price.at(date(2026, 10, 1)) for t in a.phone.graduated] == [Decimal("3.03"), Decimal("2.52"), Decimal("1.84")]
+    assert c.klippekort.card_price("20", date(2026, 10, 1)) == Decimal("16110.00")
+    assert c.klippekort.card_price("30", date(2026, 10, 1)) == Decimal("22822.50")
+    assert c.service_pack.packs["10h"].units == 120
+    assert c.remote_support.payment_term_days.value == 14
+    assert c.klippekort.currency == "DKK" and c.klippekort.vat.rate == Decimal("0.25")
+    assert c.klippekort.hour_rate.assumption is True
+
+
+def test_price_versions(tmp_path):
+    d = copy_tariffs(tmp_path)
+    p = d / "answering.yaml"
+    text = p.read_text().replace('over_allowance: "1.79"',
+                                 'over_allowance: [{valid_from: 2026-01-01, price: "1.79"}, '
+                                 '{valid_from: 2026-10-15, price: "1.89"}]')
+    p.write_text(text)
+    a = load_family("answering", d)
+    assert a.phone.over_allowance.at(date(2026, 10, 14)) == Decimal("1.79")
+    assert a.phone.over_allowance.at(date(2026, 10, 15)) == Decimal("1.89")
+    assert a.phone.over_allowance.at(date(2020, 1, 1)) == Decimal("1.79")  # before the first: the first
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ('fee: "35.00"', "fee: 35.00", "quoted decimal"),
+    ("- {from: 51,  to: 100", "- {from: 52,  to: 100", "contiguous"),
+    ('fee: "35.00"', 'fee: "abc"', "not a decimal"),
+    ("currency: EUR", "currency: USD", "currency"),
+    ("  voice_response:          {fee: \"37.07\"}   # A8\n", "", "options must be exactly"),
+])
+def test_broken_tariff_names_file_and_field(tmp_path, old, new, needle):
+    d = copy_tariffs(tmp_path)
+    p = d / "answering.yaml"
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    with pytest.raises(CatalogError) as exc:
+        load_family("answering", d)
+    msg = str(exc.value)
+    assert "answering.yaml" in msg and needle in msg
+
+
+def test_unknown_product_codes_are_not_in_catalog():
+    assert "phone:BASIC" in PRODUCT_CODES and "remote:lpas" in PRODUCT_CODES
+    assert "phone:GOLD" not in PRODUCT_CODES
+    assert set(PRODUCT_CODES.values()) == set(FAMILIES)
+
+
+def test_cli_tariffs_check_and_show(capsys):
+    assert main(["tariffs", "check"]) == 0
+    assert main(["tariffs", "show", "answering"]) == 0
+    out = capsys.readouterr().out
+    assert "162.50" in out and "assumption" in out
+
+
+def test_cli_broken_tariff_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    d = copy_tariffs(tmp_path)
+    (d / "interact.yaml").write_text((d / "interact.yaml").read_text().replace('seat: "15.00"', "seat: [1, 2]"))
+    monkeypatch.setenv("CCMETER_TARIFFS", str(d))
+    load_catalog.cache_clear()
+    try:
+        assert main(["tariffs", "check"]) == 2
+    finally:
+        load_catalog.cache_clear()
+    err = capsys.readouterr().err
+    assert "interact.yaml" in err and "plans.HUB.seat" in err
