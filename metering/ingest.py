@@ -131,6 +131,13 @@ def _read_csv_fast(con, path: Path) -> list[str] | None:
         return None  # quoted line breaks, blank lines, …: let the careful reader number lines
     if any(c.startswith("column") and c[6:].isdigit() for c in cols):
         return None
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            header = _normalise_header(next(csv.reader(f), []))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    if _normalise_header(cols) != header or len(set(header)) != len(header):
+        return None  # DuckDB renamed a repeated column: the careful reader rejects it
     return cols
 
 
@@ -161,17 +168,21 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
         is_last = idx == len(rows) - 1
         if not row or (len(row) == 1 and row[0] == ""):
             continue  # a blank line is no record
+        if is_last and ((not ends_nl and len(row) < len(header)) or _ends_in_quotes(text, line)):
+            rejects.append((line, "csv.partial", "incomplete last line (no line end or an open quote): the "
+                            "file may still be being written; it loads when complete",
+                            json.dumps(row, ensure_ascii=False)))
+            continue
         if len(row) != len(header):
             reason = f"has {len(row)} fields, the header has {len(header)}"
-            rule = "csv.fields"
-            if is_last and not ends_nl and len(row) < len(header):
-                rule, reason = "csv.partial", ("incomplete last line (no line end): the file may still "
-                                               "be being written; it loads when complete")
-            rejects.append((line, rule, reason, json.dumps(row, ensure_ascii=False)))
+            rejects.append((line, "csv.fields", reason, json.dumps(row, ensure_ascii=False)))
             continue
         for c, v in zip(columns, row):
             c.append(v)
         lines.append(line)
+    repeated = sorted({h for h in header if h in feed.columns and header.count(h) > 1})
+    if repeated:
+        raise UnreadableFile(f"repeated column(s): {', '.join(repeated)}", len(lines) + len(rejects))
     arrays = {name: pa.array(col, pa.string()) for name, col in zip(header, columns)
               if name}  # a nameless column is ignored
     arrays["_line"] = pa.array(lines, pa.int64())
@@ -179,7 +190,21 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
     con.register("raw_arrow", table)
     con.execute("create or replace temp table raw_file as select * from raw_arrow")
     con.unregister("raw_arrow")
-    return [h for h in header if h], rejects
+    return list(dict.fromkeys(h for h in header if h)), rejects
+
+
+def _ends_in_quotes(text: str, line: int) -> bool:
+    """Whether the record starting on physical line `line` (the last one) runs into the
+    end of the file inside a quoted field: the writer has not finished it."""
+    buf = io.StringIO(text, newline="")
+    for _ in range(line - 1):
+        buf.readline()
+    try:
+        for _ in csv.reader(buf, delimiter=",", quotechar='"', strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _rows_with_lines(reader, start: int):
@@ -218,10 +243,13 @@ def ingest_file(con, ws: Workspace, feed: Feed, path: Path) -> FileResult:
     rel = f"{feed.name}/{path.name}"
     size = path.stat().st_size
     digest = sha256_of(path)
-    if scalar(con, "select count(*) from loaded_files where feed = $f and sha256 = $s",
-              {"f": feed.name, "s": digest}):
+    # The same bytes again are a no-op. For subscriptions the file name also counts: it
+    # orders the versions, so the same rows in a later-named file are the current state.
+    if scalar(con, "select count(*) from loaded_files where feed = $f and sha256 = $s "
+                   "and ($any_name or path = $p)",
+              {"f": feed.name, "s": digest, "p": rel, "any_name": feed.id_column is not None}):
         return FileResult(feed.name, rel, "skipped")
-    file_id = con.execute("select coalesce(max(file_id), 0) + 1 from loaded_files").fetchone()[0]
+    file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
     try:
         read = _read(con, feed, path)
     except UnreadableFile as exc:
