@@ -34,6 +34,7 @@ class MonthBill:
     errors: list[ContractError] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: dict[str, list[Line]] = field(default_factory=dict)
+    ledger: list[dict] = field(default_factory=list)  # prepaid ledgers through the month
 
     def totals_by_currency(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -64,6 +65,11 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
                  "where month = $m and family is null order by subscriber_id, local_at, record_id",
             {"m": str(month)}):
         bill.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
+    for family in ("service_pack", "klippekort"):
+        for sid, res in sorted(per_family[family].items()):
+            for seq, m in enumerate(res.ledger, start=1):
+                bill.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m})
+
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
     staged = []
     for sid in candidates:

@@ -69,6 +69,7 @@ class FamilyResult:
     tasks: list[dict] = field(default_factory=list)
     actions: list[dict] = field(default_factory=list)
     appendix: list[dict] | None = None
+    ledger: list[dict] = field(default_factory=list)  # full prepaid ledger through the month
     ledger_movement: bool = False
     present: bool = False  # a fee or one-off of the month, usage it rated, or a ledger movement
 

@@ -14,7 +14,7 @@ from metering.db import scalar
 from metering.money import fmt
 from metering.workspace import Workspace, safe_subscriber_id
 
-OUTPUT_TABLES = ("spec_headers", "spec_lines", "anomalies", "contract_errors", "rated_records")
+OUTPUT_TABLES = ("spec_headers", "spec_lines", "anomalies", "contract_errors", "rated_records", "prepaid_ledger")
 
 
 def create_output_tables(con) -> None:
@@ -60,12 +60,19 @@ def write_tables(con, bill: MonthBill) -> None:
         for k, v in (("month", month), ("subscriber_id", e.subscriber_id), ("family", e.family), ("rule", e.rule),
                      ("message", e.message)):
             errors[k].append(v)
+    ledger = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id", "record",
+                              "units", "balance", "rule")}
+    for m in bill.ledger:
+        for k in ledger:
+            ledger[k].append(month if k == "month" else m.get(k))
+    integer_columns = {"line_no", "seq", "units", "balance"}
     con.execute("begin transaction")
     try:
         for table, data in (("spec_headers", headers), ("spec_lines", lines), ("anomalies", anomalies),
-                            ("contract_errors", errors)):
+                            ("contract_errors", errors), ("prepaid_ledger", ledger)):
             con.execute(_for_table("publish/delete_month", table), {"m": month})
-            arrow = pa.table({k: pa.array(v, pa.int64() if k == "line_no" else pa.string()) for k, v in data.items()})
+            arrow = pa.table({k: pa.array(v, pa.int64() if k in integer_columns else
+                                          pa.date32() if k == "day" else pa.string()) for k, v in data.items()})
             con.register("publish_arrow", arrow)
             con.execute(_for_table("publish/insert_rows", table))
             con.unregister("publish_arrow")

@@ -112,6 +112,10 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = FamilyResult(FAMILY, present=True,
                            ledger_movement=any(m.kind != "overflow" for m in moves))
         results[sid] = res
+        res.ledger = [{"day": m.day, "kind": m.kind, "card_id": m.card_id, "record": m.record, "units": m.klip,
+                       "balance": m.balance,
+                       "rule": {"purchase": "K2", "renewal": "K5", "overflow": "K5", "forfeit": "K6"}.get(m.kind, "K3")}
+                      for m in led.movements]
         _errors(sid, cards, problems, moves, res)
         res.lines.extend(_lines(t, moves, vat))
         res.balances.extend(_balances(led, month))

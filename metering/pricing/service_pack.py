@@ -97,6 +97,9 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
             continue
         res = FamilyResult(FAMILY, present=True, ledger_movement=True)
         results[sid] = res
+        res.ledger = [{"day": m.day, "kind": m.kind, "card_id": m.pack, "record": m.record, "units": m.units,
+                       "balance": m.balance,
+                       "rule": {"purchase": "S2", "renewal": "S4"}.get(m.kind, "S1")} for m in ledger]
         _errors(sid, bought, problems, moves, res)
         res.lines.extend(_purchase_lines(moves, vat))
         res.lines.extend(_travel_lines(t, moves, detail, vat))

@@ -1,0 +1,13 @@
+create table if not exists prepaid_ledger (
+    month varchar not null,
+    subscriber_id varchar not null,
+    family varchar not null,
+    seq integer not null,
+    day date not null,
+    kind varchar not null,
+    card_id varchar,
+    record varchar,
+    units bigint not null,
+    balance bigint,
+    rule varchar not null
+)
