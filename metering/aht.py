@@ -27,7 +27,8 @@ class Evaluation:
     @property
     def deviation(self) -> Fraction | None:
         a = self.actual
-        return None if a is None else (a - self.old) / self.old
+        # relative to the old AHT_pre; undefined (None) when that is 0 s
+        return None if a is None or self.old == 0 else (a - self.old) / self.old
 
     def as_dict(self) -> dict:
         a, d = self.actual, self.deviation
@@ -61,7 +62,7 @@ def evaluate_chain(initial: int, start: Quarter, through: Quarter,
             out.append(Evaluation(q, 0, 0, current, current, "no interactions"))
         else:
             actual = Fraction(total, n)
-            if current > 0 and abs(actual - current) >= limit * current or current == 0 and actual != 0:
+            if abs(actual - current) >= limit * current:  # M3 as written (also when current is 0)
                 new = round_int_half_up(actual)
                 out.append(Evaluation(q, n, total, current, new, "re-established"))
                 current = new

@@ -238,6 +238,10 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
 
 def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult,
                      has_usage: bool) -> None:
+    """G10 for one month. A first messaging row without `aht_s` rejects the months in which a
+    messaging row is active (M2 needs AHT_pre there), whether or not calls were made: a
+    phone-only month is billed. `has_usage` is kept for the caller and not needed: answering
+    rates interactions only on days with a messaging row."""
     for service in ("phone", "messaging"):
         days = overlapping_days([r for r in month_rows if r.group == service], inp.month)
         if days:
@@ -246,7 +250,7 @@ def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: Fa
                 f"{'' if len(days) == 1 else f' and {len(days) - 1} more days'})"))
     msg_this_month = any(r.group == "messaging" for r in month_rows)
     first = _first_messaging_row(inp, sid)
-    if first is not None and (msg_this_month or has_usage) and not _valid_aht(first):
+    if first is not None and msg_this_month and not _valid_aht(first):
         res.errors.append(ContractError(
             sid, FAMILY, "M3", f"the first messaging row ({first.product} from {first.valid_from}) "
             "lacks params.aht_s (a whole number of seconds), required to price the AHT surcharge"))
