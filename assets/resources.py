@@ -1,0 +1,59 @@
+"""Resources of the code location: the workspace (data-contract.md) and its DuckDB
+warehouse. Both resolve `CCMETER_HOME` when a run starts, not when the code loads, so
+one loaded code location follows the environment it runs in (and tests can point it at
+a temporary workspace). Set `home` / `database` to pin them instead."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from metering.workspace import Workspace
+
+
+# Every op that opens the warehouse is in this concurrency pool. Unlimited on one
+# machine (the run queue already runs one run at a time); limited to 1 in
+# deploy/dagster.distributed.yaml, where several runs execute at once.
+WAREHOUSE_POOL = "warehouse"
+
+
+class WorkspaceResource(ConfigurableResource):
+    """The deployment's workspace: inbox, warehouse, specifications."""
+
+    home: str = Field(default="", description="Workspace directory; empty: $CCMETER_HOME, else ./workspace")
+
+    def get(self) -> Workspace:
+        return Workspace.from_env(self.home or None).ensure()
+
+
+class WarehouseResource(DuckDBResource):
+    """dagster-duckdb's resource on the workspace warehouse. Connections use UTC (as
+    `metering.db.connect` does; set after connecting: the time zone setting needs ICU,
+    which is not loaded yet at connect time) and are closed even when the step fails,
+    so the file is free for the next writer (DuckDB has one)."""
+
+    database: str = Field(default="", description="DuckDB file; empty: <workspace>/warehouse.duckdb")
+
+    def path(self) -> Path:
+        return Path(self.database) if self.database else Workspace.from_env().warehouse
+
+    @contextmanager
+    def get_connection(self):
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plain = DuckDBResource(database=str(path), connection_config=self.connection_config)
+        with plain.get_connection() as con:
+            try:
+                con.execute("set timezone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+
+
+def build_resources(home: str = "") -> dict:
+    """The resources of `pipelines.definitions`; `home` pins both to one workspace."""
+    database = str(Workspace.from_env(home).warehouse) if home else ""
+    return {"workspace": WorkspaceResource(home=home), "warehouse": WarehouseResource(database=database)}

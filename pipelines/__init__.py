@@ -1,0 +1,1 @@
+"""The code location (Definitions, jobs, schedules, sensors) and the `ccmeter` command line."""
