@@ -77,3 +77,16 @@ def in_force(evaluations: list[Evaluation], quarter: Quarter) -> int | None:
         if e.quarter == quarter:
             return e.old
     return None
+
+
+def evaluation_rows(chains: dict[str, list[Evaluation]], quarters: set[Quarter]) -> list[dict]:
+    """Rows of the aht_evaluations table for the given quarters, subscriber order."""
+    out = []
+    for sid in sorted(chains):
+        for e in chains[sid]:
+            if e.quarter in quarters:
+                d = e.as_dict()
+                out.append({"quarter": d["quarter"], "subscriber_id": sid, "interactions": e.interactions,
+                            "handle_s": e.handle_s, "actual_s": d["actual"], "aht_old": e.old, "aht_new": e.new,
+                            "deviation": d["deviation"], "decision": e.decision})
+    return out

@@ -35,6 +35,8 @@ class MonthBill:
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: dict[str, list[Line]] = field(default_factory=dict)
     ledger: list[dict] = field(default_factory=list)  # prepaid ledgers through the month
+    aht_rows: list[dict] = field(default_factory=list)  # M3 evaluations of completed quarters
+    aht_quarters: list[str] = field(default_factory=list)
 
     def totals_by_currency(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -59,6 +61,7 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
     inp = BillingInput(con, month, catalog, subscribers, contracts)
     per_family = rate_all(inp)
     bill = MonthBill(month)
+    _aht_history(inp, bill)
 
     for sid, feed, rid, reason, kind in rows(
             con, "select subscriber_id, feed, record_id, unrated_reason, kind from usage "
@@ -112,6 +115,24 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
         bill.specs.append(spec)
         bill.lines[sid] = lines
     return bill
+
+
+def _aht_history(inp: BillingInput, bill: MonthBill) -> None:
+    """The M3 evaluations of every quarter completed by the end of the month, kept in the
+    warehouse so analysts can query the chain."""
+    from metering.aht import evaluation_rows
+    from metering.pricing.answering import aht_chains
+    month = inp.month
+    last_done = month.quarter if month == month.quarter.last_month else _previous_quarter(month.quarter)
+    chains = aht_chains(inp, last_done)
+    quarters = {e.quarter for chain in chains.values() for e in chain}
+    bill.aht_rows = evaluation_rows(chains, quarters)
+    bill.aht_quarters = sorted(str(q) for q in quarters)
+
+
+def _previous_quarter(q):
+    from metering.periods import Quarter
+    return Quarter(q.year - 1, 4) if q.q == 1 else Quarter(q.year, q.q - 1)
 
 
 def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:

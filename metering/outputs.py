@@ -87,6 +87,28 @@ def write_tables(con, bill: MonthBill) -> None:
     sqlfiles.apply_descriptions(con)
 
 
+AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s", "aht_old", "aht_new",
+               "deviation", "decision")
+
+
+def write_aht_evaluations(con, rows_: list[dict], quarters: list[str]) -> None:
+    """Delete-then-insert the evaluations of the given (completed) quarters."""
+    sqlfiles.run(con, "tables/aht_evaluations")
+    ints = {"interactions", "handle_s", "aht_old", "aht_new"}
+    table = pa.table({c: pa.array([r[c] for r in rows_], pa.int64() if c in ints else pa.string())
+                      for c in AHT_COLUMNS})
+    con.execute("begin transaction")
+    try:
+        con.execute(sqlfiles.sql("publish/delete_quarters"), {"quarters": quarters})
+        con.register("aht_arrow", table)
+        con.execute("insert into aht_evaluations by name select * from aht_arrow")
+        con.unregister("aht_arrow")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
 def anomaly_rows(bill: MonthBill) -> list[dict]:
     return [{"kind": a.kind, "rule": a.rule, "subscriber_id": a.subscriber_id, "record": a.record,
              "message": a.message} for a in bill.anomalies]

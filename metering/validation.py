@@ -25,24 +25,13 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from metering import sqlfiles
 from metering.db import connect
 from metering.feeds import FEEDS, ORDER
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "gx"
 CRITICAL, WARNING = "critical", "warning"
 
-# The table is written here rather than from sql/tables/ only because sql/ was not part
-# of this change; it belongs in sql/tables/validation_results.sql with a description.
-_CREATE_RESULTS = """
-create table if not exists validation_results (
-    feed varchar not null,
-    expectation varchar not null,
-    success boolean not null,
-    unexpected_count bigint,
-    message varchar not null,
-    severity varchar not null,
-    validated_at timestamptz not null
-)"""
 
 
 @dataclass
@@ -258,7 +247,7 @@ def store_results(warehouse_path: str | Path, outcomes) -> None:
     now = datetime.now(timezone.utc)
     con = _connect_for_writing(warehouse_path)
     try:
-        con.execute(_CREATE_RESULTS)
+        sqlfiles.run(con, "tables/validation_results")
         con.execute("begin transaction")
         for o in outcomes:
             con.execute("delete from validation_results where feed = $f", {"f": o.feed})

@@ -25,3 +25,17 @@ def test_checks_hold_on_demo_month_and_catch_tampering(tmp_path):
     assert len(total_mismatches(con, "2026-10")) == 1
     con.execute("update spec_lines set quantity = '999999' where code like 'phone.calls.%'")
     assert trace_mismatches(con, "2026-10")
+
+
+def test_bill_keeps_aht_history_of_completed_quarters(tmp_path):
+    ws = Workspace.from_env(tmp_path).ensure()
+    generate_workspace(ws.root, months=["2026-08", "2026-09", "2026-10"], size="tiny", bad_files=False)
+    con = connect(ws.warehouse)
+    ingest(con, ws)
+    bill = bill_month(con, Month(2026, 10), load_catalog())
+    write_tables(con, bill)
+    quarters = {r[0] for r in con.execute("select distinct quarter from aht_evaluations").fetchall()}
+    assert "2026-Q3" in quarters and "2026-Q4" not in quarters  # Q4 is not complete in October
+    n = con.execute("select count(*) from aht_evaluations where quarter = '2026-Q3'").fetchall()[0][0]
+    write_tables(con, bill)  # re-run: delete-then-insert, no duplicates
+    assert con.execute("select count(*) from aht_evaluations where quarter = '2026-Q3'").fetchall()[0][0] == n

@@ -49,7 +49,7 @@ checked as (
             when talk_s is null then 'talk_s.integer'
             when answered_at is null and talk_s <> 0 then 'talk_s.unanswered'
             when answered_at is not null
-                 and abs(talk_s - epoch(ended_at - answered_at)) > 1 then 'talk_s.consistent'
+                 and abs(talk_s - (epoch(ended_at) - epoch(answered_at))) > 1 then 'talk_s.consistent'
             when caller_number is not null and not regexp_full_match(caller_number, '\+[1-9][0-9]{1,14}') then 'caller_number.e164'
             when destination_country is not null and not regexp_full_match(destination_country, '[A-Za-z]{2}') then 'destination_country.iso'
             when report not in ('', 'mail', 'sms') then 'report.enum'
@@ -73,7 +73,7 @@ select
         when 'ended_at.order' then 'ended_at is before ' || case when answered_at is null then 'started_at' else 'answered_at' end
         when 'talk_s.integer' then 'talk_s ' || coalesce(to_json(talk_s_text)::varchar, 'empty') || ' is not a whole number of seconds ≥ 0'
         when 'talk_s.unanswered' then 'talk_s is ' || talk_s || ' but the call was not answered (must be 0)'
-        when 'talk_s.consistent' then 'talk_s ' || talk_s || ' differs by more than 1 s from answered_at → ended_at (' || epoch(ended_at - answered_at) || ' s)'
+        when 'talk_s.consistent' then 'talk_s ' || talk_s || ' differs by more than 1 s from answered_at → ended_at (' || (epoch(ended_at) - epoch(answered_at)) || ' s)'
         when 'caller_number.e164' then 'caller_number is not an E.164 number'
         when 'destination_country.iso' then 'destination_country ' || to_json(destination_country) || ' is not an ISO 3166-1 alpha-2 code'
         when 'report.enum' then 'report ' || to_json(report) || ' is not empty, mail or sms'
