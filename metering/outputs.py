@@ -84,6 +84,7 @@ def write_tables(con, bill: MonthBill) -> None:
     except BaseException:
         con.execute("rollback")
         raise
+    write_aht_evaluations(con, bill.aht_rows, bill.aht_quarters)
     sqlfiles.apply_descriptions(con)
 
 
