@@ -10,6 +10,7 @@ from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResourc
 from metering import validation
 from metering.billing import bill_month
 from metering.catalog import load_catalog
+from metering.checks import trace_mismatches
 from metering.db import rows, scalar
 from metering.outputs import publish_month
 
@@ -65,8 +66,28 @@ def specification_totals(context: AssetCheckExecutionContext, workspace: Workspa
                   "problems": MetadataValue.json(problems[:100])})
 
 
+@asset_check(asset=monthly_specifications, pool=WAREHOUSE_POOL,
+             description="Each line's quantity = the sum of the quantities of the records traced to it "
+                         "(rated_records), per subscriber and line code.")
+def line_quantities_traced(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    key = context.run.tags.get("dagster/partition")
+    with warehouse.get_connection() as con:
+        if key:
+            months = [str(month_of(key))]
+        elif _has_table(con, "spec_headers"):
+            months = [m for (m,) in rows(con, "select distinct month from spec_headers order by 1")]
+        else:
+            months = []
+        mismatches = {m: trace_mismatches(con, m) for m in months}
+    problems = [f"{m} {sid} {code}: line quantity {lq}, traced {tq}"
+                for m, found in mismatches.items() for sid, code, lq, tq in found]
+    return AssetCheckResult(
+        passed=not problems, severity=AssetCheckSeverity.ERROR,
+        metadata={"months": ", ".join(months), "problems": MetadataValue.json(problems[:100])})
+
+
 def _has_table(con, name: str) -> bool:
     return bool(scalar(con, "select count(*) from information_schema.tables where table_name = $t", {"t": name}))
 
 
-checks = [specification_totals]
+checks = [specification_totals, line_quantities_traced]

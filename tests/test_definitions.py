@@ -58,7 +58,7 @@ def test_everything_resolves():
     graph = defs.resolve_asset_graph()
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {("raw_feeds", name) for name in INGESTION_CHECKS} | {
-        ("monthly_specifications", "specification_totals")}
+        ("monthly_specifications", "specification_totals"), ("monthly_specifications", "line_quantities_traced")}
     specs = {spec.name: spec for c in all_checks for spec in c.check_specs}
     assert all(specs[name].blocking for name in INGESTION_CHECKS)  # they gate billing
     assert defs.resolve_assets_def("monthly_specifications").partitions_def == monthly
@@ -125,7 +125,7 @@ def test_materialise_ingestion_and_october(ws):
                             resources=defs.resources)
     assert result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert set(checks) == INGESTION_CHECKS | {"specification_totals"}
+    assert set(checks) == INGESTION_CHECKS | {"specification_totals", "line_quantities_traced"}
     assert all(c.passed for c in checks.values()), {n: _values(c.metadata) for n, c in checks.items() if not c.passed}
 
     ingested = _values(result.asset_materializations_for_node("raw_feeds")[0].metadata)
