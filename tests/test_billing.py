@@ -1,0 +1,93 @@
+"""Cross-family billing rules: currencies (G7), numbering, when a specification exists,
+due dates (G8), unknown subscribers, and byte-identical re-runs through the CLI."""
+import hashlib
+import json
+import os
+
+from helpers import bill, write_feed
+from pipelines.cli import main
+
+from metering.workspace import Workspace
+
+
+def _subs(ws, rows):
+    write_feed(ws, "subscribers", "subscribers.csv", rows)
+
+
+def test_mixed_currencies_reject_only_that_subscriber(tmp_workspace):
+    ws = tmp_workspace
+    _subs(ws, [{"subscriber_id": "MIX", "name": "Mixed", "country": "DK"},
+               {"subscriber_id": "OK", "name": "Fine", "country": "NL"}])
+    write_feed(ws, "subscriptions", "a.csv", [
+        {"subscriber_id": "MIX", "product": "klippekort:10", "valid_from": "2026-10-02"},
+        {"subscriber_id": "MIX", "product": "phone:BASIC", "valid_from": "2026-10-01"},
+        {"subscriber_id": "OK", "product": "phone:BASIC", "valid_from": "2026-10-01"}])
+    b = bill(ws, "2026-10")
+    assert [s["subscriber_id"] for s in b.specs] == ["OK"]
+    assert b.specs[0]["spec_number"] == "202610-00001"
+    errors = [e for e in b.errors if e.subscriber_id == "MIX"]
+    assert errors and errors[0].rule == "G7" and "DKK" in errors[0].message and "EUR" in errors[0].message
+    assert any(a.kind == "contract_error" and a.subscriber_id == "MIX" for a in b.anomalies)
+
+
+def test_numbers_follow_subscriber_id_byte_order_and_zero_lines_make_a_spec(tmp_workspace):
+    ws = tmp_workspace
+    ids = ["b-2", "B-1", "a", "Z"]  # byte order: B-1, Z, a, b-2
+    _subs(ws, [{"subscriber_id": i, "name": i, "country": "NL"} for i in ids])
+    # SMART with its fee negotiated to 0.00 and one included call: only zero lines
+    write_feed(ws, "subscriptions", "a.csv", [
+        {"subscriber_id": i, "product": "phone:SMART", "valid_from": "2026-10-01",
+         "params": '{"unit_price": "0.00"}'} for i in ids])
+    write_feed(ws, "calls", "c.csv", [
+        {"call_id": f"c-{i}", "subscriber_id": i, "call_type": "inbound", "started_at": "2026-10-05T10:00:00+02:00",
+         "answered_at": "2026-10-05T10:00:00+02:00", "ended_at": "2026-10-05T10:01:00+02:00", "talk_s": 60}
+        for i in ids])
+    b = bill(ws, "2026-10")
+    assert [(s["subscriber_id"], s["spec_number"]) for s in b.specs] == [
+        ("B-1", "202610-00001"), ("Z", "202610-00002"), ("a", "202610-00003"), ("b-2", "202610-00004")]
+    for s in b.specs:
+        assert s["total"] == "0.00" and {ln["code"] for ln in s["lines"]} == {"phone.plan", "phone.calls.included"}
+        assert s["issue_date"] == "2026-11-01" and s["due_date"] == "2026-12-01"
+
+
+def test_unknown_subscriber_is_an_anomaly_then_billed_when_it_arrives(tmp_workspace):
+    ws = tmp_workspace
+    write_feed(ws, "subscriptions", "a.csv", [{"subscriber_id": "LATE", "product": "remote:standard",
+                                               "valid_from": "2026-01-01"}])
+    write_feed(ws, "worklogs", "w.csv", [{"worklog_id": "w1", "subscriber_id": "LATE", "activity": "remote",
+                                          "started_at": "2026-10-06T10:00:00+02:00", "minutes": 30}])
+    b = bill(ws, "2026-10")
+    assert b.specs == []
+    assert [(a.kind, a.record) for a in b.anomalies] == [("unknown_subscriber", "worklogs/w1")]
+    _subs(ws, [{"subscriber_id": "LATE", "name": "Late BV", "country": "NL"}])
+    b = bill(ws, "2026-10")
+    spec = b.specs[0]
+    # 30 min × 103.85 / 60 = 51.925 → 51.93; a session above the 20.00 minimum; 14 days (L2/G8)
+    assert [(ln["code"], ln["amount"]) for ln in spec["lines"]] == [("remote.time", "51.93")]
+    assert spec["due_date"] == "2026-11-15"
+
+
+def _digest(directory):
+    h = hashlib.sha256()
+    for p in sorted(directory.iterdir()):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_rebilling_a_month_gives_byte_identical_files(tmp_path, monkeypatch, capsys):
+    from metering.demo import generate_workspace
+    home = tmp_path / "ws"
+    generate_workspace(home, months=["2026-10"], size="tiny")
+    monkeypatch.setenv("CCMETER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    assert main(["bill", "2026-10"]) == 0
+    month_dir = Workspace.from_env(home).month_dir("2026-10")
+    first = _digest(month_dir)
+    numbers = [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*.json"))]
+    assert main(["bill", "2026-10"]) == 0
+    assert _digest(month_dir) == first
+    assert [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*.json"))] == numbers
+    out = capsys.readouterr().out
+    assert "specifications:" in out and "total EUR" in out
+    assert not [p for p in os.listdir(month_dir) if p.endswith(".tmp")]
