@@ -50,12 +50,7 @@ def specification_totals(context: AssetCheckExecutionContext, workspace: Workspa
     key = context.run.tags.get("dagster/partition")
     ws = workspace.get()
     with warehouse.get_connection() as con:
-        if key:
-            months = [str(month_of(key))]
-        elif _has_table(con, "spec_headers"):
-            months = [m for (m,) in rows(con, "select distinct month from spec_headers order by 1")]
-        else:
-            months = []
+        months = _months(con, key)
         outcomes = {m: validation.specification_totals(con, ws.month_dir(m), m) for m in months}
     problems = [p for o in outcomes.values() for p in o["problems"]]
     return AssetCheckResult(
@@ -72,18 +67,22 @@ def specification_totals(context: AssetCheckExecutionContext, workspace: Workspa
 def line_quantities_traced(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     key = context.run.tags.get("dagster/partition")
     with warehouse.get_connection() as con:
-        if key:
-            months = [str(month_of(key))]
-        elif _has_table(con, "spec_headers"):
-            months = [m for (m,) in rows(con, "select distinct month from spec_headers order by 1")]
-        else:
-            months = []
+        months = _months(con, key)
         mismatches = {m: trace_mismatches(con, m) for m in months}
     problems = [f"{m} {sid} {code}: line quantity {lq}, traced {tq}"
                 for m, found in mismatches.items() for sid, code, lq, tq in found]
     return AssetCheckResult(
         passed=not problems, severity=AssetCheckSeverity.ERROR,
         metadata={"months": ", ".join(months), "problems": MetadataValue.json(problems[:100])})
+
+
+def _months(con, partition_key: str | None) -> list[str]:
+    """The run's month, or every month billed so far when the check runs on its own."""
+    if partition_key:
+        return [str(month_of(partition_key))]
+    if _has_table(con, "spec_headers"):
+        return [m for (m,) in rows(con, "select distinct month from spec_headers order by 1")]
+    return []
 
 
 def _has_table(con, name: str) -> bool:
