@@ -23,8 +23,6 @@ from metering.catalog import PRODUCT_CODES
 from metering.feeds import FEEDS, ORDER, Feed
 from metering.workspace import Workspace
 
-TS_PATTERN = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-              r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)")
 ID_PATTERN = r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 MAX_LINE = 256 * 1024 * 1024
 
@@ -233,7 +231,8 @@ def _raw_records(con, feed: Feed, present: list[str]) -> None:
         else:
             parts.append(f'cast(null as varchar) as "{c}"')
     # Column names come from the feed definition in code, never from a file.
-    con.execute("create or replace temp table raw_records as select " + ", ".join(parts)
+    # A view: the staging statement reads the file's rows once, without another copy.
+    con.execute("create or replace temp view raw_records as select " + ", ".join(parts)
                 + ", _line from raw_file")
 
 
@@ -307,7 +306,6 @@ def _load(con, feed: Feed, rel: str, file_id: int, read) -> FileResult:
     present, rejects = read
     unknown = [c for c in present if c not in feed.columns]
     _raw_records(con, feed, present)
-    con.execute("set variable ts_pattern = $p", {"p": TS_PATTERN})
     con.execute("set variable id_pattern = $p", {"p": ID_PATTERN})
     con.execute("set variable product_codes = $p", {"p": sorted(PRODUCT_CODES)})
     con.execute("create or replace temp table staged as " + sqlfiles.sql(f"staging/staging_{feed.name}"))
@@ -315,8 +313,10 @@ def _load(con, feed: Feed, rel: str, file_id: int, read) -> FileResult:
         con.execute("insert into quarantine values ($feed, $file, $line, null, $rule, $reason, $record)",
                     {"feed": feed.name, "file": rel, "line": line, "rule": rule, "reason": reason,
                      "record": record})
-    con.execute("insert into quarantine select $feed, $file, _line, _record_id, _rule, _reason, _record "
-                "from staged where _rule is not null", {"feed": feed.name, "file": rel})
+    # The raw record (as JSON) is built for quarantined rows only.
+    con.execute("insert into quarantine select $feed, $file, s._line, s._record_id, s._rule, s._reason, "
+                "to_json(r) from staged s join raw_records r using (_line) where s._rule is not null",
+                {"feed": feed.name, "file": rel})
     bad = scalar(con, "select count(*) from staged where _rule is not null")
     total = scalar(con, "select count(*) from staged")
     loaded, dups, conflicts = _dedupe_and_insert(con, feed, rel, file_id)
@@ -340,8 +340,9 @@ def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int) -> tuple[int, in
     else:
         con.execute(_for_feed(sqlfiles.sql("staging/classified_records"), feed))
     counts = dict(con.execute("select disposition, count(*) from classified group by all").fetchall())
-    con.execute("insert into quarantine select $feed, $file, _line, _record_id, 'id.conflict', _reason, _record "
-                "from classified where disposition = 'conflict'", {"feed": feed.name, "file": rel})
+    con.execute("insert into quarantine select $feed, $file, c._line, c._record_id, 'id.conflict', c._reason, "
+                "to_json(r) from classified c join raw_records r using (_line) where c.disposition = 'conflict'",
+                {"feed": feed.name, "file": rel})
     if feed.id_column is None:
         con.execute(sqlfiles.sql("staging/load_subscription_versions"), {"file": rel, "file_id": file_id})
     else:

@@ -678,3 +678,27 @@ def test_property_reconciles_and_is_order_independent(files, data):
                 for r in results if r.status != "skipped"} == want_counts
         assert {f: quarantine.get(f, []) for f in want_rules} == want_rules
         assert set(quarantine) <= set(want_rules)
+
+
+@pytest.mark.parametrize("stamp, ok", [
+    ("2026-01-05T09:00:00Z", True),
+    ("2026-01-05T09:00:00z", True),
+    ("2026-01-05 09:00:00+01:00", True),
+    ("2026-01-05T09:00:00-05:00", True),
+    ("2026-01-05T09:00:00.250+0100", True),
+    ("2026-01-05T09:00:00+01", True),
+    ("2026-01-05T09:00:00", False),          # no offset
+    ("2026-01-05T09:00:00.123", False),      # fraction, no offset
+    ("2026-01-05", False),                   # a date only
+    ("2026-01-05T09:00+01:00", False),       # no seconds: the contract is per second
+    ("2026-13-05T09:00:00Z", False),         # not a date
+    ("2026-01-05T09:00:00+01:00 junk", False),
+])
+def test_timestamp_needs_seconds_and_an_offset(tmp_workspace, warehouse, stamp, ok):
+    rel = drop(tmp_workspace, "calls", "t.csv", calls_csv(
+        call("c1", started=stamp, answered="", ended="2026-01-06T09:01:00Z", talk="0")))
+    res = run(warehouse, tmp_workspace)[rel]
+    if ok:
+        assert counts(res) == ("loaded", 1, 1, 0, 0)
+    else:
+        assert quarantined(warehouse, rel) == [(2, "c1", "started_at.timestamp")]

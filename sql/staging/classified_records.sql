@@ -6,13 +6,26 @@ create or replace temp table classified as
 with source as (
     select * from staged where _rule is null
 ),
-ranked as (
+repeated_ids as (
+    -- ids that occur more than once in this file (usually none): only they need ranking
+    select _record_id from source group by _record_id having count(*) > 1
+),
+single as (
+    select source.*, 1 as _rank_in_file, _hash as _first_hash, _line as _first_line
+    from source anti join repeated_ids using (_record_id)
+),
+multiple as (
     select
         source.*,
         row_number() over (partition by _record_id order by _line) as _rank_in_file,
         first_value(_hash) over (partition by _record_id order by _line) as _first_hash,
         first_value(_line) over (partition by _record_id order by _line) as _first_line
-    from source
+    from source semi join repeated_ids using (_record_id)
+),
+ranked as (
+    select * from single
+    union all by name
+    select * from multiple
 ),
 joined as (
     select

@@ -6,7 +6,6 @@ with source as (
 cleaned as (
     select
         _line,
-        to_json(source) as _record,
         nullif(trim(call_id), '') as call_id,
         nullif(trim(subscriber_id), '') as subscriber_id,
         nullif(trim(call_type), '') as call_type,
@@ -23,11 +22,17 @@ cleaned as (
 typed as (
     select
         *,
-        case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
+        case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
+              and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
+                   or contains(substr(started_at_text, 20), '-'))
              then try_cast(upper(started_at_text) as timestamptz) end as started_at,
-        case when regexp_full_match(answered_at_text, getvariable('ts_pattern'))
+        case when length(answered_at_text) >= 20 and substr(answered_at_text, 11, 1) in ('T', ' ')
+              and (upper(right(answered_at_text, 1)) = 'Z' or contains(substr(answered_at_text, 20), '+')
+                   or contains(substr(answered_at_text, 20), '-'))
              then try_cast(upper(answered_at_text) as timestamptz) end as answered_at,
-        case when regexp_full_match(ended_at_text, getvariable('ts_pattern'))
+        case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
+              and (upper(right(ended_at_text, 1)) = 'Z' or contains(substr(ended_at_text, 20), '+')
+                   or contains(substr(ended_at_text, 20), '-'))
              then try_cast(upper(ended_at_text) as timestamptz) end as ended_at,
         case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
              then cast(talk_s_text as bigint) end as talk_s
@@ -58,7 +63,6 @@ checked as (
 )
 select
     _line,
-    _record,
     call_id as _record_id,
     _rule,
     case _rule

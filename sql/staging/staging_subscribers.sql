@@ -5,7 +5,6 @@ with source as (
 cleaned as (
     select
         _line,
-        to_json(source) as _record,
         nullif(trim(subscriber_id), '') as subscriber_id,
         nullif(trim(name), '') as name,
         nullif(upper(trim(country)), '') as country,
@@ -27,7 +26,6 @@ checked as (
 )
 select
     _line,
-    _record,
     subscriber_id as _record_id,
     _rule,
     case _rule

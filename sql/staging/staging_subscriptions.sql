@@ -6,7 +6,6 @@ with source as (
 cleaned as (
     select
         _line,
-        to_json(source) as _record,
         nullif(trim(subscriber_id), '') as subscriber_id,
         nullif(trim(product), '') as product,
         nullif(trim(quantity), '') as quantity_text,
@@ -46,7 +45,6 @@ checked as (
 )
 select
     _line,
-    _record,
     coalesce(subscriber_id, '') || '/' || coalesce(product, '') || '/' || coalesce(valid_from_text, '') as _record_id,
     _rule,
     case _rule

@@ -5,7 +5,6 @@ with source as (
 cleaned as (
     select
         _line,
-        to_json(source) as _record,
         nullif(trim(worklog_id), '') as worklog_id,
         nullif(trim(subscriber_id), '') as subscriber_id,
         nullif(trim(activity), '') as activity,
@@ -19,7 +18,9 @@ cleaned as (
 typed as (
     select
         *,
-        case when regexp_full_match(started_at_text, getvariable('ts_pattern'))
+        case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
+              and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
+                   or contains(substr(started_at_text, 20), '-'))
              then try_cast(upper(started_at_text) as timestamptz) end as started_at,
         case when regexp_full_match(minutes_text, '[0-9]{1,9}')
              then cast(minutes_text as bigint) end as minutes,
@@ -44,7 +45,6 @@ checked as (
 )
 select
     _line,
-    _record,
     worklog_id as _record_id,
     _rule,
     case _rule

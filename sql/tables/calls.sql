@@ -1,5 +1,5 @@
 create table if not exists calls (
-    call_id varchar primary key,
+    call_id varchar not null,
     subscriber_id varchar not null,
     call_type varchar not null,
     parent_call_id varchar,

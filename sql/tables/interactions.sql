@@ -1,5 +1,5 @@
 create table if not exists interactions (
-    interaction_id varchar primary key,
+    interaction_id varchar not null,
     subscriber_id varchar not null,
     channel varchar not null,
     started_at timestamptz not null,

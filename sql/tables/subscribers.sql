@@ -1,5 +1,5 @@
 create table if not exists subscribers (
-    subscriber_id varchar primary key,
+    subscriber_id varchar not null,
     name varchar not null,
     country varchar not null,
     address varchar,

@@ -1,5 +1,5 @@
 create table if not exists worklogs (
-    worklog_id varchar primary key,
+    worklog_id varchar not null,
     subscriber_id varchar not null,
     activity varchar not null,
     started_at timestamptz not null,
