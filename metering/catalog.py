@@ -79,9 +79,11 @@ class Price(Strict):
         return self
 
     def at(self, day: date) -> Decimal:
-        days = [v.valid_from for v in self.versions]
-        i = bisect.bisect_right(days, day) - 1
-        return self.versions[max(i, 0)].price
+        versions = self.versions
+        if len(versions) == 1:  # the common case: one version, valid for every day
+            return versions[0].price
+        i = bisect.bisect_right([v.valid_from for v in versions], day) - 1
+        return versions[max(i, 0)].price
 
     def change_days(self) -> list[date]:
         return [v.valid_from for v in self.versions]

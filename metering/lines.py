@@ -5,6 +5,7 @@ A line carries its exact amount (a Fraction); it is rounded once, half-up, to ce
 how it arose."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -82,8 +83,9 @@ def fee_line(code: str, description: str, days: list[date], month: Month,
     if not days:
         return None
     prices = [override if override is not None else price_on(d) for d in days]
-    exact = sum((Fraction(p) for p in prices), Fraction(0)) * quantity_multiplier / month.days
-    unit_price = prices[0] if len(set(prices)) == 1 else prices[-1]
+    day_counts = Counter(prices)  # Σ over days, grouped by price: prices change rarely
+    exact = sum((Fraction(p) * n for p, n in day_counts.items()), Fraction(0)) * quantity_multiplier / month.days
+    unit_price = prices[0] if len(day_counts) == 1 else prices[-1]
     qty: Decimal | int = len(days)
     unit = "day"
     price_unit = "month"

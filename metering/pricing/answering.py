@@ -54,24 +54,27 @@ def _unit_price(t: AnsweringTariff, code: str, day: date) -> tuple[Decimal, str,
         return p.graduated[int(code[-1]) - 1].price.at(day), "call", "call", 1
     if code.startswith("messaging.tier"):
         return m.graduated[int(code[-1]) - 1].price.at(day), "interaction", "interaction", 1
-    table = {
-        "phone.calls.included": (Decimal("0.00"), "call", "call", 1),
-        "phone.calls.over": (p.over_allowance.at(day), "call", "call", 1),
-        "messaging.included": (Decimal("0.00"), "interaction", "interaction", 1),
-        "messaging.over": (m.over_allowance.at(day), "interaction", "interaction", 1),
-        "phone.talk_over_90s": (p.talk_over_per_minute.at(day), "second", "minute", 60),
-        "phone.transfer.attempts": (p.transfer_attempt.at(day), "attempt", "attempt", 1),
-        "phone.transfer.talk": (p.transfer_talk_per_minute.at(day), "second", "minute", 60),
-        "phone.outbound.attempts": (p.outbound_attempt.at(day), "attempt", "attempt", 1),
-        "phone.outbound.talk": (p.outbound_talk_per_minute.at(day), "second", "minute", 60),
-        "phone.foreign": (p.foreign_per_minute.at(day), "second", "minute", 60),
-        "messaging.aht": (m.aht_per_minute.at(day), "second", "minute", 60),
-        "reports.mail": (t.reports.mail_each.at(day), "report", "report", 1),
-        "reports.sms": (t.reports.sms_each.at(day), "SMS", "SMS", 1),
-        "training.hours": (t.training_per_hour.at(day), "minute", "hour", 60),
-        "direct.hours": (t.direct.per_hour.at(day), "minute", "hour", 60),
-    }
-    return table[code]
+    price, unit, price_unit, divisor = _USAGE_PRICES[code]
+    return (price(t).at(day) if price else Decimal("0.00")), unit, price_unit, divisor
+
+
+_USAGE_PRICES = {
+    "phone.calls.included": (None, "call", "call", 1),
+    "phone.calls.over": (lambda t: t.phone.over_allowance, "call", "call", 1),
+    "messaging.included": (None, "interaction", "interaction", 1),
+    "messaging.over": (lambda t: t.messaging.over_allowance, "interaction", "interaction", 1),
+    "phone.talk_over_90s": (lambda t: t.phone.talk_over_per_minute, "second", "minute", 60),
+    "phone.transfer.attempts": (lambda t: t.phone.transfer_attempt, "attempt", "attempt", 1),
+    "phone.transfer.talk": (lambda t: t.phone.transfer_talk_per_minute, "second", "minute", 60),
+    "phone.outbound.attempts": (lambda t: t.phone.outbound_attempt, "attempt", "attempt", 1),
+    "phone.outbound.talk": (lambda t: t.phone.outbound_talk_per_minute, "second", "minute", 60),
+    "phone.foreign": (lambda t: t.phone.foreign_per_minute, "second", "minute", 60),
+    "messaging.aht": (lambda t: t.messaging.aht_per_minute, "second", "minute", 60),
+    "reports.mail": (lambda t: t.reports.mail_each, "report", "report", 1),
+    "reports.sms": (lambda t: t.reports.sms_each, "SMS", "SMS", 1),
+    "training.hours": (lambda t: t.training_per_hour, "minute", "hour", 60),
+    "direct.hours": (lambda t: t.direct.per_hour, "minute", "hour", 60),
+}
 
 
 def _spans_table(data: list[tuple[str, str, date, date]]) -> pa.Table:

@@ -3,7 +3,7 @@
 -- goes to and its quantity (calls, seconds, minutes, reports). Ranks (A3/M1) and the
 -- allowance and bundle pools (A2, R2, D1: drawn in time order) are window functions
 -- over the whole month; prices are applied once per line afterwards, in Decimal.
-create or replace table answering_charges as
+create or replace temp table answering_charges as
 with source as (
     select
         usage.*,
@@ -22,11 +22,13 @@ ranked_items as (
     -- calls and interactions, ranked per subscriber over the month (ties by id)
     select
         source.*,
-        row_number() over (partition by subscriber_id, kind order by started_at, record_id) as item_rank,
-        row_number() over (partition by subscriber_id, kind, plan in ('SMART', 'PREMIUM')
-                           order by started_at, record_id) as allowance_rank
+        row_number() over month_order as item_rank,
+        -- the running count of allowance items (one window, one sort)
+        count(*) filter (where plan in ('SMART', 'PREMIUM')) over month_order as allowance_rank
     from source
     where kind = 'call' or kind = 'interaction'
+    window month_order as (partition by subscriber_id, kind order by started_at, record_id
+                           rows between unbounded preceding and current row)
 ),
 item_charges as (
     select

@@ -1,8 +1,9 @@
 -- Every usage record of every feed, in the subscriber's local time, with the tariff
 -- family that rates it (pricing.md, finer points, "which family rates a record").
+-- A working table of the run (temp: rebuilt every run, never stale in the warehouse).
 -- family is null when nothing rates it (an anomaly: unknown subscriber or no
 -- subscription), 'none' for unanswered inbound legs (not usage).
-create or replace table usage as
+create or replace temp table usage as
 with call_legs as (
     select
         'calls' as feed, call_id as record_id, subscriber_id,
