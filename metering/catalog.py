@@ -11,7 +11,7 @@ import bisect
 import os
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -121,9 +121,12 @@ class WeeklyHours(Strict):
     weekdays: tuple[int, ...]
     spans: tuple[HoursSpan, ...]
 
+    @cached_property
+    def _span_seconds(self) -> tuple[tuple[int, int], ...]:
+        return tuple(s.seconds() for s in self.spans)
+
     def contains(self, weekday: int, second_of_day: int) -> bool:
-        return weekday in self.weekdays and any(
-            lo <= second_of_day < hi for lo, hi in (s.seconds() for s in self.spans))
+        return weekday in self.weekdays and any(lo <= second_of_day < hi for lo, hi in self._span_seconds)
 
 
 class Tier(Strict):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ def zone(country: str) -> ZoneInfo:
 class Month:
     year: int
     month: int
+    # first/days/end are cached: they are asked for in tight loops over records
 
     @classmethod
     def parse(cls, text: str) -> "Month":
@@ -37,15 +39,15 @@ class Month:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    @property
+    @cached_property
     def first(self) -> date:
         return date(self.year, self.month, 1)
 
-    @property
+    @cached_property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
 
-    @property
+    @cached_property
     def end(self) -> date:
         """First day after the month (exclusive end)."""
         return self.first + timedelta(days=self.days)
