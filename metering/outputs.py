@@ -149,8 +149,10 @@ def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
         for spec in specs:
             render_pdf(spec, month_dir / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the parent holds DuckDB's threads and a large heap
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(_render_one, [(str(month_dir), s) for s in specs], chunksize=64))
 
 

@@ -91,3 +91,20 @@ def test_rebilling_a_month_gives_byte_identical_files(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     assert "specifications:" in out and "total EUR" in out
     assert not [p for p in os.listdir(month_dir) if p.endswith(".tmp")]
+
+
+def test_parallel_pdf_rendering_gives_the_same_bytes(tmp_path):
+    from metering.outputs import render_pdfs
+    from metering.render.pdf import pdf_bytes
+    spec = {"subscriber_id": "S1", "name": "Acme", "address": None, "vat_id": None, "email": None, "country": "NL",
+            "period": "2026-10", "spec_number": "202610-00001", "issue_date": "2026-11-01",
+            "due_date": "2026-12-01", "currency": "EUR",
+            "lines": [{"code": "phone.plan", "service": "phone", "description": "Plan", "quantity": "31",
+                       "unit": "day", "unit_price": "35.00", "price_unit": "month", "amount": "35.00",
+                       "vat_rate": "0.21", "rule": "G4"}],
+            "subtotal": "35.00", "vat": [{"rate": "0.21", "base": "35.00", "amount": "7.35"}], "total": "42.35",
+            "balances": [], "aht": None, "warnings": [], "tasks": [], "actions": [], "appendix": None}
+    specs = [dict(spec, subscriber_id=f"S{i:03d}") for i in range(60)]
+    render_pdfs(tmp_path, specs, workers=2)
+    for s in specs:
+        assert (tmp_path / f"{s['subscriber_id']}.pdf").read_bytes() == pdf_bytes(s)
