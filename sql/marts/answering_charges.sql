@@ -20,8 +20,9 @@ pools as (
 ),
 ranked_items as (
     -- calls and interactions, ranked per subscriber over the month (ties by id)
+    -- only the columns needed after it: a window carries every column it is given
     select
-        source.*,
+        subscriber_id, feed, record_id, local_date, epoch, plan_product, plan, kind,
         row_number() over month_order as item_rank,
         -- the running count of allowance items (one window, one sort)
         count(*) filter (where plan in ('SMART', 'PREMIUM')) over month_order as allowance_rank
