@@ -1,0 +1,109 @@
+"""Smoke test of the benchmark: a small synthetic month through the same stage runner
+`ccmeter bench` uses. It checks what the figures are computed from (counts, totals), not
+how fast anything is: the benchmark asserts no time."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchmarks import synth
+from benchmarks.bench import expected_counts, run_stages
+from metering.workspace import Workspace
+
+SMALL = synth.SynthSpec(calls=20_000, subscribers=200, interactions=4_000, worklogs=2_000, chunk_rows=8_000)
+REQUIRED = ("end_to_end_seconds", "rating_seconds", "floor_seconds", "ingest_floor_seconds", "peak_rss_mib",
+            "per_spec_ms", "stages")
+STAGE_KEYS = ("name", "seconds", "rows", "rows_per_s", "peak_rss_mib", "ratio_to_floor")
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    ws = Workspace.from_env(root).ensure()
+    manifest, generated = synth.ensure(ws.root, SMALL)
+    assert generated
+    report = run_stages(ws, SMALL.month, pdf=True, workers=(1,), floor_repeats=1, say=lambda m: None)
+    return ws, manifest, report
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "inbox").rglob("*")) if p.is_file()}
+
+
+def test_generator_is_deterministic_and_reused(tmp_path):
+    spec = synth.SynthSpec(calls=3_000, subscribers=40, worklogs=300, chunk_rows=1_000)
+    a, b = tmp_path / "a", tmp_path / "b"
+    synth.generate(a, spec)
+    synth.generate(b, spec)
+    assert _digest(a) == _digest(b)
+    assert len(list((a / "inbox" / "calls").glob("*.parquet"))) == 3
+    _, generated = synth.ensure(a, spec)
+    assert not generated  # same arguments: the files are reused
+
+
+def test_generated_calls_follow_the_contract(bench_run):
+    ws, manifest, _ = bench_run
+    con = duckdb.connect(":memory:")
+    calls = str(ws.feed_dir("calls") / "*.parquet")
+    n, bad_talk, unanswered_talk, orphan_legs, types = con.execute(f"""
+        select count(*),
+               count(*) filter (where answered_at is not null
+                                and talk_s <> epoch(ended_at) - epoch(answered_at)),
+               count(*) filter (where answered_at is null and talk_s <> 0),
+               count(*) filter (where call_type <> 'inbound' and parent_call_id not in
+                                (select call_id from read_parquet('{calls}') where call_type = 'inbound')),
+               count(distinct call_type)
+        from read_parquet('{calls}')""").fetchall()[0]
+    assert n == SMALL.calls == manifest["counts"]["calls"]
+    assert (bad_talk, unanswered_talk, orphan_legs, types) == (0, 0, 0, 3)
+    # every family of the catalog has subscribers and subscription rows
+    products = {r[0].split(":")[0] for r in con.execute(
+        f"select distinct product from read_csv('{ws.feed_dir('subscriptions') / '*.csv'}')").fetchall()}
+    assert {"phone", "messaging", "servicepack", "klippekort", "interact", "remote"} <= products
+
+
+def test_ingest_loads_every_record(bench_run):
+    _, manifest, report = bench_run
+    ingest = next(s for s in report["stages"] if s["name"] == "ingest")
+    assert ingest["error"] is None
+    counts = manifest["counts"]
+    assert ingest["rows"] == counts["calls"] + counts["interactions"] + counts["worklogs"]
+    assert ingest["detail"]["quarantined"] == 0 and ingest["detail"]["duplicates"] == 0
+    assert ingest["detail"]["all_reconcile"]
+
+
+def test_rating_counts_every_answered_inbound_call(bench_run):
+    ws, _, report = bench_run
+    expected = expected_counts(ws, SMALL.month)
+    assert expected["answered_inbound_answering"] > 10_000
+    checks = report["checks"]
+    assert checks["answering_calls_rated"] == expected["answered_inbound_answering"]
+    assert checks["rated_records_calls"] == expected["answered_inbound_answering"]
+
+
+def test_specification_totals_are_the_sum_of_lines(bench_run):
+    ws, _, report = bench_run
+    checks = report["checks"]
+    assert checks["specs"] >= 150 and checks["lines"] > checks["specs"]
+    assert checks["subtotal_mismatches"] == [] and checks["total_mismatches"] == []
+    assert checks["spec_header_line_mismatches"] == 0
+    month_dir = ws.month_dir(SMALL.month)
+    assert len(list(month_dir.glob("*.pdf"))) == checks["specs"]
+    assert len([p for p in month_dir.glob("*.json")]) == checks["specs"]
+
+
+def test_report_has_the_figures(bench_run):
+    _, _, report = bench_run
+    assert report["failed_stages"] == []
+    for key in REQUIRED:
+        assert report.get(key) is not None, key
+    names = [s["name"] for s in report["stages"]]
+    assert names == ["ingest", "usage", "answering", "rating", "files_no_pdf", "publish_w1"]
+    for s in report["stages"]:
+        assert all(k in s for k in STAGE_KEYS)
+        assert s["rows"] and s["seconds"] > 0 and s["peak_rss_mib"] > 0
+    assert all(s["ratio_to_floor"] for s in report["stages"])
