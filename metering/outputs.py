@@ -153,7 +153,10 @@ def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
     from concurrent.futures import ProcessPoolExecutor
     # spawn, not fork: the parent holds DuckDB's threads and a large heap
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_render_one, [(str(month_dir), s) for s in specs], chunksize=64))
+        # the longest documents (itemised appendices) first, so no worker ends up with them last
+        ordered = sorted(specs, key=lambda s: -(len(s.get("appendix") or []) + len(s.get("actions") or [])
+                                                 + len(s.get("tasks") or []) + len(s["lines"])))
+        list(pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8))
 
 
 def _render_one(arg) -> None:
