@@ -36,7 +36,7 @@ def monthly_specifications(context: AssetExecutionContext, workspace: WorkspaceR
         "directory": MetadataValue.path(published["directory"]),
     }
     for currency, amount in published["totals"].items():
-        metadata[f"total_{currency}"] = float(amount)  # for the UI's plots; the files hold the exact amounts
+        metadata[f"total_{currency}"] = MetadataValue.text(amount)  # exact decimal string, never a float
     return MaterializeResult(metadata=metadata)
 
 

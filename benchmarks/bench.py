@@ -243,12 +243,19 @@ def measure_floors(ws, memory_limit: str | None, temp_dir: str | None, repeats: 
             p.unlink(missing_ok=True)
         fcon = duckdb.connect(str(scratch), config=config)
         t0 = time.perf_counter()
-        for feed in ("calls", "interactions", "worklogs"):
+        # one table per feed, named by the feed (a fixed name from code); paths go in as parameters
+        for feed, statement in (
+                ("calls", "create table calls as select * from read_parquet($glob)"),
+                ("interactions", "create table interactions as select * from read_parquet($glob)"),
+                ("worklogs", "create table worklogs as select * from read_parquet($glob)")):
             if any(ws.feed_dir(feed).glob("*.parquet")):
-                fcon.execute(f"create table {feed} as select * from read_parquet('{_glob(ws, feed, 'parquet')}')")
-        for feed in ("subscribers", "subscriptions"):
-            fcon.execute(f"create table {feed} as select * from read_csv('{_glob(ws, feed, 'csv')}', "
-                         "all_varchar = true, header = true)")
+                fcon.execute(statement, {"glob": _glob(ws, feed, "parquet")})
+        for feed, statement in (
+                ("subscribers", "create table subscribers as select * from read_csv($glob, all_varchar = true, "
+                                "header = true)"),
+                ("subscriptions", "create table subscriptions as select * from read_csv($glob, "
+                                  "all_varchar = true, header = true)")):
+            fcon.execute(statement, {"glob": _glob(ws, feed, "csv")})
         fcon.execute("checkpoint")
         load_runs.append(time.perf_counter() - t0)
         fcon.close()

@@ -110,33 +110,34 @@ def _count_lines(path: Path) -> tuple[int, bool]:
 
 
 def _read_csv_fast(con, path: Path) -> list[str] | None:
-    """DuckDB's reader for clean files: returns the header, or None when the file needs
-    the careful reader (any irregularity, quoted line breaks, bad bytes)."""
-    try:
-        con.execute(
-            "create or replace temp table raw_file as select *, row_number() over () + 1 as _line "
-            "from read_csv($path, all_varchar = true, header = true, delim = ',', quote = '\"', "
-            "escape = '\"', strict_mode = true, max_line_size = $max, auto_detect = true, "
-            "sample_size = -1, null_padding = false, encoding = 'utf-8')",
-            {"path": str(path), "max": MAX_LINE})
-    except Exception:
-        return None
-    cols = [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
-    rows = scalar(con, "select count(*) from raw_file")
-    newlines, ends_nl = _count_lines(path)
-    physical = newlines + (0 if ends_nl else 1)
-    if physical - 1 != rows:
-        return None  # quoted line breaks, blank lines, …: let the careful reader number lines
-    if any(c.startswith("column") and c[6:].isdigit() for c in cols):
-        return None
+    """DuckDB's reader for clean files: returns the (normalised) header, or None when the
+    file needs the careful reader (any irregularity, quoted line breaks, bad bytes). The
+    header names go to DuckDB as a parameter (`names`), never into the SQL text."""
     try:
         with path.open(encoding="utf-8", newline="") as f:
             header = _normalise_header(next(csv.reader(f), []))
     except (UnicodeDecodeError, csv.Error):
         return None
-    if _normalise_header(cols) != header or len(set(header)) != len(header):
-        return None  # DuckDB renamed a repeated column: the careful reader rejects it
-    return cols
+    if not header or "" in header or len(set(header)) != len(header):
+        return None  # no header, a nameless or a repeated column: the careful reader decides
+    try:
+        con.execute(
+            "create or replace temp table raw_file as select *, row_number() over () + 1 as _line "
+            "from read_csv($path, all_varchar = true, header = true, names = $names, delim = ',', "
+            "quote = '\"', escape = '\"', strict_mode = true, max_line_size = $max, auto_detect = true, "
+            "sample_size = -1, null_padding = false, encoding = 'utf-8')",
+            {"path": str(path), "max": MAX_LINE, "names": header})
+    except Exception:
+        return None
+    cols = [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
+    if cols != header:
+        return None
+    rows = scalar(con, "select count(*) from raw_file")
+    newlines, ends_nl = _count_lines(path)
+    physical = newlines + (0 if ends_nl else 1)
+    if physical - 1 != rows:
+        return None  # quoted line breaks, blank lines, …: let the careful reader number lines
+    return header
 
 
 def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tuple[int, str, str]]]:
@@ -286,9 +287,6 @@ def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
         present = _read_csv_fast(con, path)
         if present is None:
             present, rejects = _read_csv_careful(con, path, feed)
-        else:
-            present = _normalise_header(present)
-            _rename_columns(con, present)
     else:
         raise UnreadableFile(f"not a {' or '.join(feed.formats)} file")
     missing = [c for c in feed.required if c not in present]
@@ -324,13 +322,6 @@ def _load(con, feed: Feed, rel: str, file_id: int, read) -> FileResult:
     return FileResult(feed.name, rel, "loaded", read=read, loaded=loaded,
                       quarantined=bad + len(rejects) + conflicts, duplicates=dups,
                       unknown_columns=unknown)
-
-
-def _rename_columns(con, present: list[str]) -> None:
-    cols = [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
-    for old, new in zip(cols, present):
-        if old != new:
-            con.execute(f'alter table raw_file rename column "{old.replace(chr(34), "")}" to "{new.replace(chr(34), "")}"')
 
 
 def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int) -> tuple[int, int, int]:
