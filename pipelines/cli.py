@@ -80,6 +80,15 @@ def cmd_bill(args) -> int:
     _say(f"[1/3] Loading new inbox files from {ws.inbox}")
     new = [r for r in ingest(con, ws, progress=_print_ingest) if r.status != "skipped"]
     _say(f"      {len(new)} new file(s)")
+    if not args.skip_checks:
+        con.close()
+        unsafe = _blocking_checks(ws)
+        if unsafe:
+            _say("Billing stopped: the loaded data is unsafe to bill (blocking checks failed):")
+            for problem in unsafe:
+                _say(f"  - {problem}")
+            return 1
+        con = _connect(ws)
     _say(f"[2/3] Rating {month}: usage, tiers, AHT, ledgers, lines")
     bill = bill_month(con, month, catalog)
     _say(f"[3/3] Writing specifications")
@@ -97,6 +106,21 @@ def cmd_bill(args) -> int:
     _say(f"  quarantined records (all time): {quarantined}  (ccmeter quarantine)")
     _say(f"  files: {meta['directory']}")
     return 0
+
+
+def _blocking_checks(ws) -> list[str]:
+    """The checks the Dagster assets block on, for the CLI: reconciliation per feed and
+    the critical Great Expectations expectations of every feed."""
+    from metering import validation
+    con = _connect(ws)
+    try:
+        problems = [f"{feed}: {p}" for feed, r in validation.reconcile(con).items() for p in r["problems"]]
+    finally:
+        con.close()
+    _say("      validating the loaded feeds (Great Expectations)")
+    for feed, outcome in validation.validate_feeds(ws.warehouse).items():
+        problems += [f"{feed}: {r['expectation']}: {r['message']}" for r in outcome.critical_failed]
+    return problems
 
 
 def cmd_status(args) -> int:
@@ -190,11 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bill", help="bill a month (YYYY-MM): ingest, rate, write specifications")
     s.add_argument("month")
     s.add_argument("--no-pdf", action="store_true", help="write JSON and summaries only")
+    s.add_argument("--skip-checks", action="store_true",
+                   help="skip the blocking data checks (reconciliation, Great Expectations) before rating")
     s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", str(os.cpu_count() or 1))),
                    help="processes rendering PDFs (default: the number of cores; used from 50 specifications)")
     s.set_defaults(func=cmd_bill)
     s = sub.add_parser("demo", help="create the demo workspace if empty and bill the demo month")
     s.add_argument("--no-pdf", action="store_true")
+    s.add_argument("--skip-checks", action="store_true")
     s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", str(os.cpu_count() or 1))))
     s.set_defaults(func=cmd_demo)
     s = sub.add_parser("demo-data", help="write a generated demo workspace")

@@ -108,3 +108,26 @@ def test_parallel_pdf_rendering_gives_the_same_bytes(tmp_path):
     render_pdfs(tmp_path, specs, workers=2)
     for s in specs:
         assert (tmp_path / f"{s['subscriber_id']}.pdf").read_bytes() == pdf_bytes(s)
+
+
+def test_cli_bill_stops_on_unsafe_data(tmp_path, monkeypatch, capsys):
+    """A critical data check failing (here a call planted in the warehouse behind
+    ingestion's back, with talk time but never answered) stops billing: no files."""
+    from metering.db import connect
+    home = tmp_path / "ws"
+    ws = Workspace.from_env(home).ensure()
+    _subs(ws, [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
+    write_feed(ws, "subscriptions", "a.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
+                                               "valid_from": "2026-10-01"}])
+    monkeypatch.setenv("CCMETER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    assert main(["ingest"]) == 0
+    con = connect(ws.warehouse)
+    con.execute("insert into calls values ('bad', 'S1', 'inbound', null, '2026-10-05 08:00:00+00', null, "
+                "'2026-10-05 08:05:00+00', 300, null, null, '', 'x', 'planted', 2)")
+    con.close()
+    assert main(["bill", "2026-10"]) == 1
+    out = capsys.readouterr().out
+    assert "Billing stopped" in out and "calls" in out
+    assert not ws.month_dir("2026-10").exists()
+    assert main(["bill", "2026-10", "--skip-checks"]) == 0
