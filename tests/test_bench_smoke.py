@@ -49,20 +49,21 @@ def test_generated_calls_follow_the_contract(bench_run):
     ws, manifest, _ = bench_run
     con = duckdb.connect(":memory:")
     calls = str(ws.feed_dir("calls") / "*.parquet")
-    n, bad_talk, unanswered_talk, orphan_legs, types = con.execute(f"""
+    n, bad_talk, unanswered_talk, orphan_legs, types = con.execute("""
         select count(*),
                count(*) filter (where answered_at is not null
                                 and talk_s <> epoch(ended_at) - epoch(answered_at)),
                count(*) filter (where answered_at is null and talk_s <> 0),
                count(*) filter (where call_type <> 'inbound' and parent_call_id not in
-                                (select call_id from read_parquet('{calls}') where call_type = 'inbound')),
+                                (select call_id from read_parquet($calls) where call_type = 'inbound')),
                count(distinct call_type)
-        from read_parquet('{calls}')""").fetchall()[0]
+        from read_parquet($calls)""", {"calls": calls}).fetchall()[0]
     assert n == SMALL.calls == manifest["counts"]["calls"]
     assert (bad_talk, unanswered_talk, orphan_legs, types) == (0, 0, 0, 3)
     # every family of the catalog has subscribers and subscription rows
     products = {r[0].split(":")[0] for r in con.execute(
-        f"select distinct product from read_csv('{ws.feed_dir('subscriptions') / '*.csv'}')").fetchall()}
+        "select distinct product from read_csv($glob)", {"glob": str(ws.feed_dir("subscriptions") / "*.csv")}
+    ).fetchall()}
     assert {"phone", "messaging", "servicepack", "klippekort", "interact", "remote"} <= products
 
 
