@@ -35,3 +35,20 @@ def connect(path: Path | str, read_only: bool = False, memory_limit: str | None 
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("set timezone = 'UTC'")
     return con
+
+
+_IDENTIFIER = __import__("re").compile(r"[a-z_][a-z0-9_]*")
+
+
+def materialise(con, name: str, table, temp: bool = False) -> None:
+    """Stores an Arrow table as a DuckDB table. `name` is a table name from code (an
+    identifier cannot be a bound parameter), checked here so no data reaches the SQL."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a table name: {name!r}")
+    view = f"{name}_arrow"
+    con.register(view, table)
+    try:
+        con.execute(("create or replace temp table " if temp else "create or replace table ")
+                    + name + " as select * from " + view)
+    finally:
+        con.unregister(view)

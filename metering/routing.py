@@ -7,6 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from metering import sqlfiles
+from metering.db import materialise
 from metering.contracts import FAR_FUTURE, Row, Subscriber, merged_spans, segments
 from metering.periods import TIMEZONES
 
@@ -67,7 +68,5 @@ def routing_tables(subscribers: dict[str, Subscriber], contracts: dict[str, list
 def build_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, list[Row]]) -> None:
     """Materialises the routing tables and the `usage` table (all history)."""
     for name, table in routing_tables(subscribers, contracts).items():
-        con.register(f"{name}_arrow", table)
-        con.execute(f"create or replace table {name} as select * from {name}_arrow")
-        con.unregister(f"{name}_arrow")
+        materialise(con, name, table)
     sqlfiles.run(con, "marts/usage")

@@ -12,7 +12,7 @@ from metering.aht import Evaluation, evaluate_chain, in_force
 from metering.catalog import AnsweringTariff, price_change_days
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, merged_spans, overlapping_days
-from metering.db import rows
+from metering.db import materialise, rows
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
 from metering.money import round_half_up
 from metering.periods import Month, Quarter, prorated_allowance
@@ -86,9 +86,7 @@ def _spans_table(data: list[tuple[str, str, date, date]]) -> pa.Table:
 
 
 def _register(con, name: str, table: pa.Table) -> None:
-    con.register(f"{name}_arrow", table)
-    con.execute(f"create or replace temp table {name} as select * from {name}_arrow")
-    con.unregister(f"{name}_arrow")
+    materialise(con, name, table, temp=True)
 
 
 def aht_chains(inp: BillingInput, through: Quarter) -> dict[str, list[Evaluation]]:
