@@ -33,7 +33,13 @@ class Line:
 
     @property
     def amount(self) -> Decimal:
-        return self.rounded if self.rounded is not None else round_half_up(self.exact)
+        # rounded once per (exact, rounded) pair: totals, VAT and renderers ask many times
+        key = (self.exact, self.rounded)
+        cached = self.__dict__.get("_amount")
+        if cached is None or cached[0] != key:
+            value = self.rounded if self.rounded is not None else round_half_up(self.exact)
+            self.__dict__["_amount"] = cached = (key, value)
+        return cached[1]
 
     @property
     def service(self) -> str:

@@ -10,8 +10,8 @@ import pyarrow as pa
 
 from metering import sqlfiles
 from metering.billing import MonthBill
-from metering.db import scalar
 from metering.money import fmt
+from metering.pricing import answering
 from metering.workspace import Workspace, safe_subscriber_id
 
 OUTPUT_TABLES = ("spec_headers", "spec_lines", "anomalies", "contract_errors", "rated_records", "prepaid_ledger")
@@ -77,8 +77,8 @@ def write_tables(con, bill: MonthBill) -> None:
             con.execute(_for_table("publish/insert_rows", table))
             con.unregister("publish_arrow")
         con.execute(_for_table("publish/delete_month", "rated_records"), {"m": month})
-        if scalar(con, "select count(*) from information_schema.tables where table_name = 'answering_charges'"):
-            con.execute("set variable month = $m", {"m": month})
+        if answering.has_rated(con):
+            answering.trace(con, bill.month)
             sqlfiles.run(con, "marts/rated_records_answering")
         con.execute("commit")
     except BaseException:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import date, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -106,9 +106,15 @@ def overlap_days(valid_from: date, valid_to: date | None, start: date, end: date
 
 
 def active_days(valid_from: date, valid_to: date | None, month: Month) -> list[date]:
+    return list(_active_days(valid_from, valid_to, month))
+
+
+@lru_cache(maxsize=65536)
+def _active_days(valid_from: date, valid_to: date | None, month: Month) -> tuple[date, ...]:
+    # thousands of subscription rows share a few (from, to) pairs per month
     lo = max(valid_from, month.first)
     hi = min(valid_to or month.end, month.end)
-    return [lo + timedelta(days=i) for i in range(max((hi - lo).days, 0))]
+    return tuple(lo + timedelta(days=i) for i in range(max((hi - lo).days, 0)))
 
 
 def is_active(valid_from: date, valid_to: date | None, day: date) -> bool:

@@ -89,6 +89,35 @@ def _register(con, name: str, table: pa.Table) -> None:
     materialise(con, name, table, temp=True)
 
 
+def _bands_table(t: AnsweringTariff) -> pa.Table:
+    """The graduated rank bands (A3, M1) as rows: kind, line code, first and last rank
+    (null: open-ended)."""
+    bands = [(kind, f"{prefix}{i}", tier.from_, tier.to)
+             for kind, prefix, tiers in (("call", "phone.calls.tier", t.phone.graduated),
+                                         ("interaction", "messaging.tier", t.messaging.graduated))
+             for i, tier in enumerate(tiers, start=1)]
+    return pa.table({
+        "kind": pa.array([b[0] for b in bands], pa.string()),
+        "code": pa.array([b[1] for b in bands], pa.string()),
+        "lo": pa.array([b[2] for b in bands], pa.int64()),
+        "hi": pa.array([b[3] for b in bands], pa.int64())})
+
+
+def trace(con, month: Month, subscribers: list[str] | None = None) -> None:
+    """Builds the temp table `answering_charges`: every rated record of the month with
+    its line code and quantity (the trace behind rated_records and the R3 appendix), for
+    all subscribers or only the given ones. Needs the temp tables `rate` registered on
+    this connection."""
+    con.execute("set variable month = $v", {"v": str(month)})
+    con.execute("set variable trace_subscribers = $v::varchar[]", {"v": subscribers})
+    sqlfiles.run(con, "marts/answering_charges")
+
+
+def has_rated(con) -> bool:
+    """Whether `rate` ran on this connection (its temp tables exist)."""
+    return bool(rows(con, "select 1 from duckdb_tables() where temporary and table_name = 'answering_quantities'"))
+
+
 def aht_chains(inp: BillingInput, through: Quarter) -> dict[str, list[Evaluation]]:
     """M3 chain per subscriber with a first messaging row, through `through`."""
     t = inp.catalog.answering
@@ -172,10 +201,13 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
                 {"v": [x.to for x in t.messaging.graduated if x.to]})
     con.execute("set variable talk_over_s = $v", {"v": t.phone.talk_over_s})
     con.execute("set variable foreign_legs = $v::varchar[]", {"v": list(t.phone.foreign_legs.value)})
-    sqlfiles.run(con, "marts/answering_charges")
+    con.execute("set variable allowance_plans = $v::varchar[]",
+                {"v": sorted(name for name, plan in t.plans.items() if plan.allowance)})
+    _register(con, "answering_bands", _bands_table(t))
+    sqlfiles.run(con, "marts/answering_quantities")
 
-    grouped = rows(con, "select subscriber_id, code, epoch, min(local_date), sum(quantity) "
-                        "from answering_charges group by all order by all")
+    grouped = rows(con, "select subscriber_id, code, epoch, first_day, quantity "
+                        "from answering_quantities order by all")
     usage_subs = {r[0] for r in rows(con, "select distinct subscriber_id from usage "
                                           "where family = 'answering' and month = $m", {"m": str(month)})}
     results: dict[str, FamilyResult] = {}
@@ -221,6 +253,7 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
         r.product == "option:monthly_specification" for r in inp.month_rows(sid, FAMILY)))
     if not with_option:
         return
+    trace(inp.con, inp.month, with_option)
     items = rows(inp.con,
                  "select u.subscriber_id, strftime(u.local_at, '%Y-%m-%d %H:%M:%S'), u.kind, u.record_id, "
                  "u.caller_number, coalesce(u.talk_s, u.handle_s), "

@@ -2,7 +2,10 @@
 -- 'YYYY-MM'): each call, leg, interaction and work log it rates, with the line code it
 -- goes to and its quantity (calls, seconds, minutes, reports). Ranks (A3/M1) and the
 -- allowance and bundle pools (A2, R2, D1: drawn in time order) are window functions
--- over the whole month; prices are applied once per line afterwards, in Decimal.
+-- over the whole month. This is the record → line trace (rated_records, the R3 appendix):
+-- the lines are priced from answering_quantities.sql, computed per day, and the trace
+-- check proves that both add up to the same quantities. Variable `trace_subscribers`
+-- (a list, or null for all) limits it to some subscribers: ranks are per subscriber.
 create or replace temp table answering_charges as
 with source as (
     select
@@ -11,6 +14,8 @@ with source as (
         len(list_filter(getvariable('price_epochs'), lambda d: usage.local_date >= d)) as epoch
     from usage
     where family = 'answering' and month = getvariable('month')
+      and (getvariable('trace_subscribers') is null
+           or list_contains(getvariable('trace_subscribers'), usage.subscriber_id))
 ),
 spans as (
     select * from answering_spans
@@ -25,7 +30,7 @@ ranked_items as (
         subscriber_id, feed, record_id, local_date, epoch, plan_product, plan, kind,
         row_number() over month_order as item_rank,
         -- the running count of allowance items (one window, one sort)
-        count(*) filter (where plan in ('SMART', 'PREMIUM')) over month_order as allowance_rank
+        count(*) filter (where list_contains(getvariable('allowance_plans'), plan)) over month_order as allowance_rank
     from source
     where kind = 'call' or kind = 'interaction'
     window month_order as (partition by subscriber_id, kind order by started_at, record_id
@@ -35,7 +40,7 @@ item_charges as (
     select
         ranked_items.subscriber_id, feed, record_id, local_date, epoch, plan_product,
         case
-            when plan in ('SMART', 'PREMIUM') then
+            when list_contains(getvariable('allowance_plans'), plan) then
                 case when allowance_rank <= coalesce(pools.pool, 0)
                      then service || '.included' else service || '.over' end
             else service || '.tier' || (1 + len(list_filter(
