@@ -204,6 +204,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     con.execute("set variable allowance_plans = $v::varchar[]",
                 {"v": sorted(name for name, plan in t.plans.items() if plan.allowance)})
     _register(con, "answering_bands", _bands_table(t))
+    sqlfiles.run(con, "marts/answering_days")
     sqlfiles.run(con, "marts/answering_quantities")
 
     grouped = rows(con, "select subscriber_id, code, epoch, first_day, quantity "
