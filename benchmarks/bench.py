@@ -302,10 +302,13 @@ def expected_counts(ws, month: str) -> dict:
 
 
 def spec_checks(specs: list[dict]) -> dict:
-    """Each specification: subtotal = Σ line amounts, total = subtotal + Σ VAT."""
+    """Each specification: subtotal = Σ line amounts, total = subtotal + Σ VAT; and the
+    sum of totals per currency."""
     bad_sub, bad_total = [], []
     lines = 0
+    totals: dict[str, Decimal] = {}
     for s in specs:
+        totals[s["currency"]] = totals.get(s["currency"], Decimal("0")) + Decimal(s["total"])
         subtotal = sum((Decimal(ln["amount"]) for ln in s["lines"]), Decimal("0"))
         lines += len(s["lines"])
         if subtotal != Decimal(s["subtotal"]):
@@ -313,7 +316,7 @@ def spec_checks(specs: list[dict]) -> dict:
         if Decimal(s["subtotal"]) + sum((Decimal(v["amount"]) for v in s["vat"]), Decimal("0")) != Decimal(s["total"]):
             bad_total.append(s["subscriber_id"])
     return {"specs": len(specs), "lines": lines, "subtotal_mismatches": bad_sub[:20],
-            "total_mismatches": bad_total[:20]}
+            "total_mismatches": bad_total[:20], "totals": {c: str(v) for c, v in sorted(totals.items())}}
 
 
 def warehouse_checks(con, month: str) -> dict:
@@ -380,12 +383,29 @@ def fresh_warehouse(ws) -> None:
         p.unlink(missing_ok=True)
 
 
+def parse_stages(text: str | None) -> tuple[str, ...]:
+    """The optional stages named in `text` (comma-separated; None = all of them)."""
+    if text is None:
+        return OPTIONAL_STAGES
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in OPTIONAL_STAGES]
+    if unknown:
+        raise ValueError(f"--stages: unknown stage {', '.join(unknown)} (known: {', '.join(OPTIONAL_STAGES)})")
+    return names
+
+
+OPTIONAL_STAGES = ("usage", "answering", "files", "publish")
+
+
 def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str | None = None,
                pdf: bool = True, workers: tuple[int, ...] = (1, 2), floors: bool = True,
                floor_repeats: int = 3, load_repeats: int = 1, say=print,
-               sampler: RssSampler | None = None) -> dict:
+               sampler: RssSampler | None = None, stages: tuple[str, ...] = OPTIONAL_STAGES) -> dict:
     """Times every stage on a fresh warehouse in `ws` (whose inbox already holds the
-    data). Returns the report dict (without machine and data sections)."""
+    data). Ingest and rating always run; `stages` picks the optional ones: `usage` and
+    `answering` time those steps alone before rating (on the same connection, so they
+    add to its memory), `files` writes the files without PDFs, `publish` writes tables
+    and files. Returns the report dict (without machine and data sections)."""
     from metering.billing import bill_month
     from metering import billing, outputs
     from metering.catalog import FAMILIES, load_catalog
@@ -432,19 +452,21 @@ def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str
                 "all_reconcile": all(r.reconciles for r in results),
             }
 
-        with runner.stage("usage", "floor", floor) as st:
-            subscribers = load_subscribers(con)
-            contracts = load_contracts(con)
-            build_usage(con, subscribers, contracts)
-            st.rows = scalar(con, "select count(*) from usage")
+        if "usage" in stages or "answering" in stages:
+            with runner.stage("usage", "floor", floor) as st:
+                subscribers = load_subscribers(con)
+                contracts = load_contracts(con)
+                build_usage(con, subscribers, contracts)
+                st.rows = scalar(con, "select count(*) from usage")
 
-        with runner.stage("answering", "floor", floor) as st:
-            inp = BillingInput(con, m, catalog, subscribers, contracts)
-            res = answering.rate(inp)
-            st.rows = scalar(con, "select count(*) from usage where family = 'answering' and month = $m",
-                             {"m": month})
-            st.detail = {"subscribers": len(res), "lines": sum(len(r.lines) for r in res.values()),
-                         "charges": scalar(con, "select count(*) from answering_charges")}
+        if "answering" in stages:
+            with runner.stage("answering", "floor", floor) as st:
+                inp = BillingInput(con, m, catalog, subscribers, contracts)
+                res = answering.rate(inp)
+                st.rows = scalar(con, "select count(*) from usage where family = 'answering' and month = $m",
+                                 {"m": month})
+                st.detail = {"subscribers": len(res), "lines": sum(len(r.lines) for r in res.values()),
+                             "quantity_rows": scalar(con, "select count(*) from answering_quantities")}
 
         bill = None
         modules = [billing.family_module(f) for f in FAMILIES]
@@ -466,12 +488,13 @@ def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str
             n = max(len(bill.specs), 1)
             report["spec_floor_seconds"] = _r(spec_floor(bill.specs, ws.root / "spec-floor"))
 
-            with runner.stage("files_no_pdf", "spec_floor", report["spec_floor_seconds"]) as st:
-                outputs.write_files(ws, bill, pdf=False)
-                st.rows = len(bill.specs)
-            st.detail["ms_per_spec"] = _r(st_ms(runner, "files_no_pdf", n), 3)
+            if "files" in stages:
+                with runner.stage("files_no_pdf", "spec_floor", report["spec_floor_seconds"]) as st:
+                    outputs.write_files(ws, bill, pdf=False)
+                    st.rows = len(bill.specs)
+                st.detail["ms_per_spec"] = _r(st_ms(runner, "files_no_pdf", n), 3)
 
-            for w in (workers if pdf else (1,)):
+            for w in ((workers if pdf else (1,)) if "publish" in stages else ()):
                 name = f"publish_w{w}" if pdf else "publish_no_pdf"
                 with runner.stage(name, "spec_floor", report["spec_floor_seconds"]) as st:
                     with timed_calls([(outputs, "write_tables", "write_tables"),
@@ -484,7 +507,9 @@ def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str
                                  "pdf_ms_per_spec": _r(split.get("render_pdfs", 0) / n * 1000, 3),
                                  "specifications": meta["specifications"], "totals": meta["totals"]}
                 st.detail["ms_per_spec"] = _r(st.seconds / n * 1000, 3)
-            report["checks"] = {**spec_checks(bill.specs), **warehouse_checks(con, month)}
+            report["checks"] = spec_checks(bill.specs)
+            if "publish" in stages:
+                report["checks"].update(warehouse_checks(con, month))
         con.close()
     finally:
         if own_sampler:
@@ -573,7 +598,7 @@ def _env_flag(name: str, default: bool) -> bool:
 
 def run_benchmark(args) -> int:
     """Entry point of `ccmeter bench` (args: calls, subscribers, json_path, memory_limit;
-    optional: interactions, worklogs, month, seed, pdf, workers). Environment:
+    optional: interactions, worklogs, month, seed, pdf, workers, stages). Environment:
     CCMETER_HOME (workspace, default ./bench-workspace), CCMETER_MEMORY_LIMIT and
     CCMETER_TEMP_DIR (DuckDB), CCMETER_BENCH_PDF=0 (no PDF), CCMETER_BENCH_WORKERS=1,2."""
     from metering.workspace import Workspace
@@ -608,7 +633,8 @@ def run_benchmark(args) -> int:
     with RssSampler() as sampler:
         report = run_stages(ws, spec.month, memory_limit=memory_limit, temp_dir=temp_dir, pdf=pdf,
                             workers=workers, say=say, sampler=sampler,
-                            load_repeats=3 if spec.calls <= 2_000_000 else 1)
+                            load_repeats=3 if spec.calls <= 2_000_000 else 1,
+                            stages=parse_stages(getattr(args, "stages", None)))
     full = {"machine": machine(), "code": code_version(), "workspace": str(ws.root),
             "data": {**manifest, "generated_now": generated, "generate_seconds": _r(gen_seconds)},
             **report}
@@ -633,4 +659,5 @@ if __name__ == "__main__":  # python -m benchmarks.bench --calls N ...
     p.add_argument("--memory-limit")
     p.add_argument("--no-pdf", dest="pdf", action="store_false", default=None)
     p.add_argument("--workers")
+    p.add_argument("--stages")
     sys.exit(run_benchmark(p.parse_args()))

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from benchmarks import synth
-from benchmarks.bench import expected_counts, run_stages
+from benchmarks.bench import expected_counts, parse_stages, run_stages
 from metering.workspace import Workspace
 
 SMALL = synth.SynthSpec(calls=20_000, subscribers=200, interactions=4_000, worklogs=2_000, chunk_rows=8_000)
@@ -108,3 +108,25 @@ def test_report_has_the_figures(bench_run):
         assert all(k in s for k in STAGE_KEYS)
         assert s["rows"] and s["seconds"] > 0 and s["peak_rss_mib"] > 0
     assert all(s["ratio_to_floor"] for s in report["stages"])
+
+
+def test_stage_names_are_checked():
+    assert parse_stages(None) == ("usage", "answering", "files", "publish")
+    assert parse_stages("") == ()
+    assert parse_stages(" publish ,usage") == ("publish", "usage")
+    with pytest.raises(ValueError, match="unknown stage pdf"):
+        parse_stages("usage,pdf")
+
+
+def test_ingest_and_rating_alone_give_the_same_totals(bench_run, tmp_path):
+    """The 100 M run times ingest and rating only (`--stages ''`): the same month must
+    bill to the same specifications as the full run."""
+    ws_full, _, full = bench_run
+    ws = Workspace.from_env(tmp_path).ensure()
+    synth.ensure(ws.root, SMALL)
+    report = run_stages(ws, SMALL.month, pdf=False, floors=False, stages=(), say=lambda m: None)
+    assert [s["name"] for s in report["stages"]] == ["ingest", "rating"]
+    assert report["failed_stages"] == [] and report["rating_seconds"] > 0
+    for key in ("specs", "lines", "subtotal_mismatches", "total_mismatches"):
+        assert report["checks"][key] == full["checks"][key], key
+    assert report["checks"]["totals"] == full["checks"]["totals"]
