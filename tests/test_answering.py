@@ -910,31 +910,77 @@ def test_matches_an_independent_reference_model(scenario):
 
 # --- per-day line quantities = per-record trace ------------------------------------------------
 
+MONTH_RANK_TRACE = Path(__file__).parent / "sql" / "answering_charges_by_month_rank.sql"
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(dense_scenarios())
-def test_per_day_quantities_equal_the_per_record_trace(scenario):
-    """The lines are priced from answering_quantities (per-day interval arithmetic); the
-    trace (answering_charges) ranks and draws pools record by record. Both must give the
-    same quantity per line code and price epoch on any month."""
+
+def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)):
+    """Bills October and returns (per-day quantities, trace summed per line, trace per
+    record, reference trace per record ranked over the whole month)."""
+    from metering.billing import bill_month
     from metering.catalog import load_catalog
     from metering.db import connect, rows as fetch
     from metering.ingest import ingest
     from metering.periods import Month
     from metering.pricing import answering
 
-    rows_, calls, interactions, logs = scenario
     with tempfile.TemporaryDirectory() as d:
-        ws = workspace(Path(d), rows_, calls, interactions, logs)
+        ws = workspace(Path(d), rows_, calls, interactions, logs, subscribers=subscribers)
         con = connect(ws.warehouse)
         try:
             ingest(con, ws)
-            from metering.billing import bill_month
             bill_month(con, Month(2026, 10), load_catalog())
             answering.trace(con, Month(2026, 10))
             per_day = fetch(con, "select subscriber_id, code, epoch, quantity from answering_quantities order by all")
             per_record = fetch(con, "select subscriber_id, code, epoch, sum(quantity) from answering_charges "
                                     "group by all having sum(quantity) > 0 order by all")
+            # the reference trace ranks every record over the whole month (one window);
+            # the trace ranks only inside days that cross a tier or pool edge
+            con.execute(MONTH_RANK_TRACE.read_text(encoding="utf-8").replace(
+                "table answering_charges as", "table answering_charges_by_month_rank as"))
+            record_cols = "subscriber_id, feed, record_id, local_date, epoch, code, quantity, rule"
+            traced = fetch(con, f"select {record_cols} from answering_charges order by all")
+            reference = fetch(con, f"select {record_cols} from answering_charges_by_month_rank order by all")
         finally:
             con.close()
+    return per_day, per_record, traced, reference
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_scenarios())
+def test_per_day_quantities_equal_the_per_record_trace(scenario):
+    """The lines are priced from answering_quantities (per-day interval arithmetic); the
+    trace (answering_charges) ranks records only in days that cross an edge. Both must
+    give the same quantity per line code and price epoch on any month, and the trace the
+    same record → line codes as ranking every record over the month."""
+    per_day, per_record, traced, reference = _quantities_and_traces(*scenario)
     assert per_day == per_record
+    assert traced == reference
+
+
+def test_days_that_cross_a_tier_or_pool_edge_are_ranked_within_the_day():
+    """S1 (BASIC, graduated): 12 calls a day, so ranks 50|51 and 100|101 fall inside one
+    day. S2 (PLUS): 10 calls a day, so the edges fall between days. S3 (SMART, allowance
+    75): 8 calls a day, the pool runs out inside day 10; 8 SMS reports a day against the
+    75-report bundle; DIRECT minutes that cross the 5 h package inside a day."""
+    rows_ = [row("phone:BASIC", "2026-10-01"), row("phone:PLUS", "2026-10-01", sub="S2"),
+             row("phone:SMART", "2026-10-01", sub="S3"), row("option:sms_bundle_75", "2026-10-01", sub="S3"),
+             row("direct:package_5h", "2026-10-01", sub="S3"),
+             row("messaging:PREMIUM", "2026-10-01", sub="S3", params={"aht_s": 200})]
+    day = lambda d, h, m=0: datetime(2026, 10, d, h, m, tzinfo=UTC)  # noqa: E731 - 09:00 UTC is within hours
+    calls = ([call(f"A{d:02d}{i:02d}", day(d, 7, 4 * i), 95) for d in range(1, 12) for i in range(12)]
+             + [call(f"B{d:02d}{i:02d}", day(d, 7, 4 * i), 30, sub="S2") for d in range(1, 13) for i in range(10)]
+             + [call(f"C{d:02d}{i:02d}", day(d, 7, 4 * i), 30, sub="S3", report="sms")
+                for d in range(1, 14) for i in range(8)])
+    interactions = [interaction(f"I{d:02d}{i}", day(d, 8, 5 * i), 250, sub="S3") for d in range(1, 12) for i in range(6)]
+    logs = [worklog(f"W{d:02d}{i}", day(d, 9, 10 * i), 45, "admin", sub="S3") for d in range(1, 4) for i in range(3)]
+    per_day, per_record, traced, reference = _quantities_and_traces(
+        rows_, calls, interactions, logs, subscribers=("S1", "S2", "S3"))
+    assert per_day == per_record
+    assert traced == reference
+    lines = {(sub, code): qty for sub, code, _, qty in per_day}
+    assert [lines[("S1", f"phone.calls.tier{t}")] for t in (1, 2, 3)] == [50, 50, 32]
+    assert [lines[("S2", f"phone.calls.tier{t}")] for t in (1, 2, 3)] == [50, 50, 20]
+    assert (lines[("S3", "phone.calls.included")], lines[("S3", "phone.calls.over")]) == (75, 29)
+    assert (lines[("S3", "messaging.included")], lines[("S3", "messaging.over")]) == (50, 16)
+    assert lines[("S3", "reports.sms")] == 104 - 75
+    assert lines[("S3", "direct.hours")] == 9 * 45 - 300

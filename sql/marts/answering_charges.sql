@@ -1,11 +1,14 @@
 -- Per-record charges of the `answering` family for one month (variable `month`,
 -- 'YYYY-MM'): each call, leg, interaction and work log it rates, with the line code it
--- goes to and its quantity (calls, seconds, minutes, reports). Ranks (A3/M1) and the
--- allowance and bundle pools (A2, R2, D1: drawn in time order) are window functions
--- over the whole month. This is the record → line trace (rated_records, the R3 appendix):
--- the lines are priced from answering_quantities.sql, computed per day, and the trace
--- check proves that both add up to the same quantities. Variable `trace_subscribers`
--- (a list, or null for all) limits it to some subscribers: ranks are per subscriber.
+-- goes to and its quantity (calls, seconds, minutes, reports). This is the record → line
+-- trace (rated_records, the R3 appendix); the lines are priced from
+-- answering_quantities.sql and the trace check proves that both add up to the same
+-- quantities. Ranks (A3/M1) and the allowance (A2) come from the day blocks of
+-- answering_days.sql: a whole day falls in one tier or one side of the pool, and only
+-- the records of a day that crosses an edge are ranked (within that day), so the month
+-- is never sorted record by record. The SMS bundle (R2) and DIRECT minutes (D1) are
+-- drawn in time order by windows over their few records. Variable `trace_subscribers`
+-- (a list, or null for all) limits it to some subscribers.
 create or replace temp table answering_charges as
 with source as (
     select
@@ -23,38 +26,65 @@ spans as (
 pools as (
     select * from answering_pools
 ),
-ranked_items as (
-    -- calls and interactions, ranked per subscriber over the month (ties by id)
-    -- only the columns needed after it: a window carries every column it is given
+item_days as (
+    -- the day blocks of calls and interactions; a record needs its own rank within the
+    -- day only where the block crosses a tier edge or the allowance pool
     select
-        subscriber_id, feed, record_id, local_date, epoch, plan_product, plan, kind,
-        row_number() over month_order as item_rank,
-        -- the running count of allowance items (one window, one sort)
-        count(*) filter (where list_contains(getvariable('allowance_plans'), plan)) over month_order as allowance_rank
-    from source
+        subscriber_id, kind, local_date, plan_product, service, on_allowance, ranked_before,
+        allowance_before, item_pool, tier_first,
+        case when on_allowance then allowance_before < item_pool and allowance_before + n > item_pool
+             else tier_first <> tier_last end as straddles
+    from answering_days
     where kind = 'call' or kind = 'interaction'
-    window month_order as (partition by subscriber_id, kind order by started_at, record_id
-                           rows between unbounded preceding and current row)
 ),
-item_charges as (
+item_records as (
     select
-        ranked_items.subscriber_id, feed, record_id, local_date, epoch, plan_product,
+        source.subscriber_id, source.feed, source.record_id, source.started_at, source.local_date,
+        source.epoch, source.plan_product, source.kind, item_days.service, item_days.on_allowance,
+        item_days.ranked_before, item_days.allowance_before, item_days.item_pool,
+        item_days.tier_first, item_days.straddles
+    from source
+    join item_days
+        on item_days.subscriber_id = source.subscriber_id and item_days.kind = source.kind
+        and item_days.local_date = source.local_date
+        and item_days.plan_product is not distinct from source.plan_product
+),
+whole_days as (
+    select
+        subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
         case
-            when list_contains(getvariable('allowance_plans'), plan) then
-                case when allowance_rank <= coalesce(pools.pool, 0)
-                     then service || '.included' else service || '.over' end
+            when on_allowance then
+                case when allowance_before < item_pool then service || '.included' else service || '.over' end
+            else service || '.tier' || tier_first
+        end as code
+    from item_records
+    where not straddles
+),
+straddling_days as (
+    -- ranks within the day (ties by id): the month rank is ranked_before + this rank
+    select
+        *,
+        row_number() over (partition by subscriber_id, kind, local_date
+                           order by started_at, record_id) as day_rank
+    from item_records
+    where straddles
+),
+split_days as (
+    select
+        subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
+        case
+            when on_allowance then
+                case when allowance_before + day_rank <= item_pool then service || '.included' else service || '.over' end
             else service || '.tier' || (1 + len(list_filter(
                 case when kind = 'call' then getvariable('phone_tier_ends') else getvariable('messaging_tier_ends') end,
-                lambda b: item_rank > b)))
-        end as code,
-        1 as quantity,
-        case when kind = 'call' then 'A3' else 'M1' end as rule
-    from (
-        select *, case when kind = 'call' then 'phone' else 'messaging' end as service
-        from ranked_items
-    ) as ranked_items
-    left join pools
-        on pools.subscriber_id = ranked_items.subscriber_id and pools.pool_kind = ranked_items.service
+                lambda b: ranked_before + day_rank > b)))
+        end as code
+    from straddling_days
+),
+item_charges as (
+    select subscriber_id, feed, record_id, local_date, epoch, plan_product, code,
+           1 as quantity, case when kind = 'call' then 'A3' else 'M1' end as rule
+    from (select * from whole_days union all select * from split_days)
 ),
 item_codes as (
     select *, case when starts_with(code, 'phone.') and code like 'phone.tier%'
