@@ -216,6 +216,11 @@ def _glob(ws, feed: str, ext: str) -> str:
     return str(ws.feed_dir(feed) / f"*.{ext}")
 
 
+# the floor: one scan of the call legs and a hash group-by per subscriber
+FLOOR_GROUP_BY = ("select subscriber_id, count(*) as n, sum(talk_s) as talk from read_parquet($calls) "
+                  "group by subscriber_id")
+
+
 def measure_floors(ws, memory_limit: str | None, temp_dir: str | None, repeats: int = 3,
                    load_repeats: int = 1) -> dict:
     """The raw floors: DuckDB scanning the same Parquet with nothing of the product."""
@@ -227,12 +232,10 @@ def measure_floors(ws, memory_limit: str | None, temp_dir: str | None, repeats: 
         config["temp_directory"] = temp_dir
     con = duckdb.connect(":memory:", config=config)
     calls = _glob(ws, "calls", "parquet")
-    group_by = (f"select subscriber_id, count(*) as n, sum(talk_s) as talk from read_parquet('{calls}') "
-                "group by subscriber_id")
     runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = con.execute(group_by).fetchall()
+        out = con.execute(FLOOR_GROUP_BY, {"calls": calls}).fetchall()
         runs.append(time.perf_counter() - t0)
     con.close()
 

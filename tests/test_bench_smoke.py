@@ -4,6 +4,7 @@ how fast anything is: the benchmark asserts no time."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -130,3 +131,25 @@ def test_ingest_and_rating_alone_give_the_same_totals(bench_run, tmp_path):
     for key in ("specs", "lines", "subtotal_mismatches", "total_mismatches"):
         assert report["checks"][key] == full["checks"][key], key
     assert report["checks"]["totals"] == full["checks"]["totals"]
+
+
+def test_rating_benchmark_rebills_the_ingested_workspace(bench_run, tmp_path, monkeypatch, capsys):
+    from benchmarks import rating
+
+    ws, _, full = bench_run
+    monkeypatch.setenv("CCMETER_HOME", str(ws.root))
+    out = tmp_path / "rating.json"
+    assert rating.main(["--month", SMALL.month, "--repeat", "2", "--json", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert len(report["runs"]) == 2 and report["same_totals_every_run"]
+    assert report["runs"][0]["checks"]["totals"] == full["checks"]["totals"]
+    assert set(report["runs"][0]["split_seconds"]) >= {"build_usage", "rate.answering", "rate.service_pack"}
+    assert "best/floor" in capsys.readouterr().out
+
+
+def test_rating_benchmark_needs_an_ingested_workspace(tmp_path, monkeypatch, capsys):
+    from benchmarks import rating
+
+    monkeypatch.setenv("CCMETER_HOME", str(tmp_path / "nothing"))
+    assert rating.main([]) == 2
+    assert "has ingested" in capsys.readouterr().err
