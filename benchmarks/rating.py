@@ -7,7 +7,8 @@ assembly) with a split per step; between repeats, and in the same process, it me
 the floor (DuckDB's `read_parquet` group-by of the call legs per subscriber). A stage
 timed against a floor taken minutes earlier on a shared machine says little; repeats
 interleaved with the floor give the spread. Used for the before/after of a change: run
-it from a worktree of each commit on the same workspace.
+it from a worktree of each commit on the same workspace. `--tables` also times
+`write_tables` (the warehouse tables of publish, with the per-record trace).
 """
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def floor_seconds(calls_glob: str, memory_limit: str | None, temp_dir: str | Non
         con.close()
 
 
-def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler: RssSampler) -> dict:
-    from metering import billing
+def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler: RssSampler,
+              tables: bool = False) -> dict:
+    from metering import billing, outputs
     from metering.catalog import FAMILIES, load_catalog
     from metering.db import connect
 
@@ -50,12 +52,17 @@ def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler
             bill = billing.bill_month(con, month, load_catalog())
         seconds = time.perf_counter() - t0
         cpu = _cpu() - cpu0
+        tables_seconds = None
+        if tables:  # the warehouse tables of publish, with the per-record trace (rated_records)
+            t1 = time.perf_counter()
+            outputs.write_tables(con, bill)
+            tables_seconds = time.perf_counter() - t1
     finally:
         con.close()
     split = {k: _r(v) for k, v in split.items()}
     split["assembly_and_the_rest"] = _r(seconds - sum(split.values()))
     return {"seconds": _r(seconds), "cpu_seconds": _r(cpu), "peak_rss_mib": _r(sampler.peak() / MIB, 1),
-            "split_seconds": split, "checks": spec_checks(bill.specs)}
+            "split_seconds": split, "write_tables_seconds": _r(tables_seconds), "checks": spec_checks(bill.specs)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--month", default="2026-12")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--memory-limit", default=os.environ.get("CCMETER_MEMORY_LIMIT"))
+    p.add_argument("--tables", action="store_true",
+                   help="also time write_tables (spec tables and the per-record trace, rated_records)")
     p.add_argument("--json", dest="json_path")
     args = p.parse_args(argv)
 
@@ -82,14 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     with RssSampler() as sampler:
         for i in range(args.repeat):
             floors.append(floor_seconds(calls_glob, args.memory_limit, temp_dir))
-            run = rate_once(ws, month, args.memory_limit, temp_dir, sampler)
+            run = rate_once(ws, month, args.memory_limit, temp_dir, sampler, tables=args.tables)
             run["floor_seconds"] = _r(floors[-1])
             run["load_1m"] = round(os.getloadavg()[0], 2)
             runs.append(run)
             print(f"run {i + 1}: rating {run['seconds']:.2f} s (CPU {run['cpu_seconds']:.1f} s), "
                   f"floor {floors[-1]:.3f} s, ratio {run['seconds'] / floors[-1]:.0f}×, "
                   f"peak RSS {run['peak_rss_mib']:.0f} MiB, load {run['load_1m']}", flush=True)
-            print("   split: " + ", ".join(f"{k} {v}" for k, v in run["split_seconds"].items()), flush=True)
+            print("   split: " + ", ".join(f"{k} {v}" for k, v in run["split_seconds"].items())
+                  + (f"; write_tables {run['write_tables_seconds']} s" if args.tables else ""), flush=True)
     best, floor = min(r["seconds"] for r in runs), statistics.median(floors)
     totals = {json.dumps(r["checks"]["totals"], sort_keys=True) for r in runs}
     report = {"code": code_version(), "workspace": str(ws.root), "month": str(month),

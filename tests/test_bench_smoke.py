@@ -139,11 +139,12 @@ def test_rating_benchmark_rebills_the_ingested_workspace(bench_run, tmp_path, mo
     ws, _, full = bench_run
     monkeypatch.setenv("CCMETER_HOME", str(ws.root))
     out = tmp_path / "rating.json"
-    assert rating.main(["--month", SMALL.month, "--repeat", "2", "--json", str(out)]) == 0
+    assert rating.main(["--month", SMALL.month, "--repeat", "2", "--tables", "--json", str(out)]) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     assert len(report["runs"]) == 2 and report["same_totals_every_run"]
     assert report["runs"][0]["checks"]["totals"] == full["checks"]["totals"]
     assert set(report["runs"][0]["split_seconds"]) >= {"build_usage", "rate.answering", "rate.service_pack"}
+    assert all(r["write_tables_seconds"] > 0 for r in report["runs"])
     assert "best/floor" in capsys.readouterr().out
 
 
