@@ -37,7 +37,7 @@ item_days as (
     from answering_days
     where kind = 'call' or kind = 'interaction'
 ),
-item_records as (
+item_records as not materialized (  -- each consumer joins again: a 9 M-row materialised CTE costs GiBs, a join ~1 s
     select
         source.subscriber_id, source.feed, source.record_id, source.started_at, source.local_date,
         source.epoch, source.plan_product, source.kind, item_days.service, item_days.on_allowance,
