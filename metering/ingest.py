@@ -223,8 +223,35 @@ def _read_parquet(con, path: Path) -> list[str]:
     return [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
 
 
+# Columns a Parquet file may already hold typed, with the values the text checks accept:
+# an instant (TIMESTAMP WITH TIME ZONE; naive timestamps keep the text path, which rejects
+# them for want of an offset) or a whole number within the digits the text rule allows.
+TYPED_INSTANTS = ("started_at", "answered_at", "ended_at")
+TYPED_COUNTS = {"talk_s": 999_999_999_999, "handle_s": 999_999_999_999, "minutes": 999_999_999}
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                 "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+
+
+def _typed_companion(column: str, raw_type: str | None) -> str:
+    """The `_typed_<column>` expression of raw_staging: the file's own typed value where
+    it is one the text checks would accept unchanged, else null (the staging SQL then
+    parses the text, and rejects with the usual rule). Identifiers come from code."""
+    if column in TYPED_INSTANTS:
+        if raw_type == "TIMESTAMP WITH TIME ZONE":
+            # the text path only accepts four-digit years (its shape gate)
+            return f'case when year("{column}") between 1000 and 9999 then "{column}" end as "_typed_{column}"'
+        return f'cast(null as timestamptz) as "_typed_{column}"'
+    if raw_type in INTEGER_TYPES:
+        return (f'case when "{column}" between 0 and {TYPED_COUNTS[column]} then cast("{column}" as bigint) end '
+                f'as "_typed_{column}"')
+    return f'cast(null as bigint) as "_typed_{column}"'
+
+
 def _raw_records(con, feed: Feed, present: list[str]) -> None:
-    """raw_records: the feed's columns as text (absent optional columns as null)."""
+    """raw_records: the feed's columns as text (absent optional columns as null), the
+    record as it is quarantined. raw_staging: the same plus, for timestamp and count
+    columns, `_typed_<column>` from a typed Parquet column, so the checks need not
+    format an instant as text and parse it back (null for CSV)."""
     parts = []
     for c in feed.columns:
         if c in present:
@@ -232,8 +259,13 @@ def _raw_records(con, feed: Feed, present: list[str]) -> None:
         else:
             parts.append(f'cast(null as varchar) as "{c}"')
     # Column names come from the feed definition in code, never from a file.
-    # A view: the staging statement reads the file's rows once, without another copy.
+    # Views: the staging statement reads the file's rows once, without another copy.
     con.execute("create or replace temp view raw_records as select " + ", ".join(parts)
+                + ", _line from raw_file")
+    types = dict(con.execute("select column_name, column_type from (describe raw_file)").fetchall())
+    typed = [_typed_companion(c, types.get(c) if c in present else None)
+             for c in feed.columns if c in TYPED_INSTANTS or c in TYPED_COUNTS]
+    con.execute("create or replace temp view raw_staging as select " + ", ".join(parts + typed)
                 + ", _line from raw_file")
 
 

@@ -702,3 +702,95 @@ def test_timestamp_needs_seconds_and_an_offset(tmp_workspace, warehouse, stamp, 
         assert counts(res) == ("loaded", 1, 1, 0, 0)
     else:
         assert quarantined(warehouse, rel) == [(2, "c1", "started_at.timestamp")]
+
+
+# --- typed Parquet: same outcome as the text path ----------------------------------------
+
+def _typed_calls(records: list[dict], *, tz: str | None = "UTC", talk_type=pa.int64()) -> pa.Table:
+    """Calls with real Parquet types: timestamps (tz-aware unless tz is None), integer talk_s."""
+    ts = pa.timestamp("us", tz=tz)
+    return pa.table({
+        "call_id": [r["call_id"] for r in records], "subscriber_id": [r["sub"] for r in records],
+        "call_type": [r["type"] for r in records],
+        "started_at": pa.array([r["start"] for r in records], ts),
+        "answered_at": pa.array([r["answer"] for r in records], ts),
+        "ended_at": pa.array([r["end"] for r in records], ts),
+        "talk_s": pa.array([r["talk"] for r in records], talk_type)})
+
+
+def _as_text_csv(table: pa.Table) -> str:
+    """The same records as CSV, instants written as ISO 8601 with Z (what a CSV feed sends)."""
+    out = []
+    for rec in table.to_pylist():
+        out.append({k: ("" if v is None else v.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if hasattr(v, "strftime")
+                        else str(v)) for k, v in rec.items()})
+    return calls_csv(*out)
+
+
+TYPED_EDGE_RECORDS = [
+    # valid; microseconds; unanswered with 0 s; 1 s off (tolerated); 2 s off; negative
+    # talk_s; ended before answered; answered missing but talk given; an old but valid year
+    dict(call_id="E1", sub="S1", type="inbound", start=1767603600_000000, answer=1767603610_000000, end=1767603670_000000, talk=60),
+    dict(call_id="E2", sub="S1", type="inbound", start=1767603600_123456, answer=1767603610_500000, end=1767603670_500000, talk=60),
+    dict(call_id="E3", sub="S1", type="inbound", start=1767603600_000000, answer=None, end=1767603620_000000, talk=0),
+    dict(call_id="E4", sub="S1", type="transfer", start=1767603600_000000, answer=1767603610_000000, end=1767603671_000000, talk=60),
+    dict(call_id="E5", sub="S1", type="inbound", start=1767603600_000000, answer=1767603610_000000, end=1767603672_000000, talk=60),
+    dict(call_id="E6", sub="S1", type="inbound", start=1767603600_000000, answer=None, end=1767603620_000000, talk=-5),
+    dict(call_id="E7", sub="S1", type="inbound", start=1767603600_000000, answer=1767603610_000000, end=1767603605_000000, talk=0),
+    dict(call_id="E8", sub="S1", type="inbound", start=1767603600_000000, answer=None, end=1767603620_000000, talk=20),
+    dict(call_id="E9", sub="S1", type="inbound", start=None, answer=None, end=1767603620_000000, talk=0),
+    dict(call_id="E10", sub="S1", type="inbound", start=-30610224000_000000, answer=None, end=-30610224000_000000, talk=0),
+]
+
+
+def _outcome(con) -> tuple[list, list]:
+    return (rows(con, "select call_id, call_type, epoch_us(started_at), epoch_us(answered_at), epoch_us(ended_at), "
+                      "talk_s from calls order by call_id"),
+            # physical lines differ by the CSV header; record, rule and reason must not
+            rows(con, "select record_id, rule, reason from quarantine where feed = 'calls' order by line"))
+
+
+def test_typed_parquet_loads_and_rejects_exactly_as_the_same_records_in_csv(tmp_path):
+    table = _typed_calls(TYPED_EDGE_RECORDS)
+    outcomes = []
+    for kind in ("parquet", "csv"):
+        ws = Workspace.from_env(tmp_path / kind).ensure()
+        if kind == "parquet":
+            pq.write_table(table, ws.feed_dir("calls") / "c.parquet")
+        else:
+            drop(ws, "calls", "c.csv", _as_text_csv(table))
+        con = connect(ws.warehouse)
+        try:
+            run(con, ws)
+            outcomes.append(_outcome(con))
+        finally:
+            con.close()
+    parquet, csv = outcomes
+    assert parquet == csv
+    assert [r[0] for r in parquet[0]] == ["E1", "E10", "E2", "E3", "E4"]
+    assert [(r[0], r[1]) for r in parquet[1]] == [
+        ("E5", "talk_s.consistent"), ("E6", "talk_s.integer"), ("E7", "ended_at.order"),
+        ("E8", "talk_s.unanswered"), ("E9", "started_at.timestamp")]
+
+
+def test_typed_parquet_quarantine_keeps_the_record_as_text(tmp_workspace, warehouse):
+    """The quarantined record is the file's columns as text, without the typed helpers."""
+    pq.write_table(_typed_calls(TYPED_EDGE_RECORDS[5:6]), tmp_workspace.feed_dir("calls") / "neg.parquet")
+    run(warehouse, tmp_workspace)
+    raw = scalar(warehouse, "select record from quarantine where record_id = 'E6'")
+    assert "_typed" not in raw and '"talk_s":"-5"' in raw.replace(" ", "")
+
+
+def test_naive_parquet_timestamps_still_go_to_the_quarantine(tmp_workspace, warehouse):
+    pq.write_table(_typed_calls(TYPED_EDGE_RECORDS[:1], tz=None), tmp_workspace.feed_dir("calls") / "naive.parquet")
+    res = run(warehouse, tmp_workspace)
+    assert counts(res["calls/naive.parquet"]) == ("loaded", 1, 0, 1, 0)
+    assert quarantined(warehouse, "calls/naive.parquet") == [(1, "E1", "started_at.timestamp")]
+
+
+def test_unsigned_and_huge_parquet_counts_follow_the_text_rule(tmp_workspace, warehouse):
+    recs = [dict(TYPED_EDGE_RECORDS[2], call_id="U1"), dict(TYPED_EDGE_RECORDS[2], call_id="U2", talk=10**13)]
+    pq.write_table(_typed_calls(recs, talk_type=pa.uint64()), tmp_workspace.feed_dir("calls") / "u.parquet")
+    res = run(warehouse, tmp_workspace)
+    assert counts(res["calls/u.parquet"]) == ("loaded", 2, 1, 1, 0)
+    assert quarantined(warehouse, "calls/u.parquet") == [(2, "U2", "talk_s.integer")]

@@ -1,7 +1,8 @@
--- Types and checks one file of call legs (temp table raw_records, all text) against
+-- Types and checks one file of call legs (temp view raw_staging: all text, plus
+-- `_typed_<column>` where a Parquet file holds an accepted instant or count already) against
 -- data-contract.md. `_rule` names the first rule a record breaks (null: valid).
 with source as (
-    select * from raw_records
+    select * from raw_staging
 ),
 cleaned as (
     select
@@ -16,26 +17,27 @@ cleaned as (
         nullif(trim(talk_s), '') as talk_s_text,
         nullif(trim(caller_number), '') as caller_number,
         nullif(trim(destination_country), '') as destination_country,
-        coalesce(nullif(trim(report), ''), '') as report
+        coalesce(nullif(trim(report), ''), '') as report,
+        _typed_started_at, _typed_answered_at, _typed_ended_at, _typed_talk_s
     from source
 ),
 typed as (
     select
         *,
-        case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
+        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
               and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
                    or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
-        case when length(answered_at_text) >= 20 and substr(answered_at_text, 11, 1) in ('T', ' ')
+             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
+        coalesce(_typed_answered_at, case when length(answered_at_text) >= 20 and substr(answered_at_text, 11, 1) in ('T', ' ')
               and (upper(right(answered_at_text, 1)) = 'Z' or contains(substr(answered_at_text, 20), '+')
                    or contains(substr(answered_at_text, 20), '-'))
-             then try_cast(upper(answered_at_text) as timestamptz) end as answered_at,
-        case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
+             then try_cast(upper(answered_at_text) as timestamptz) end) as answered_at,
+        coalesce(_typed_ended_at, case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
               and (upper(right(ended_at_text, 1)) = 'Z' or contains(substr(ended_at_text, 20), '+')
                    or contains(substr(ended_at_text, 20), '-'))
-             then try_cast(upper(ended_at_text) as timestamptz) end as ended_at,
-        case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
-             then cast(talk_s_text as bigint) end as talk_s
+             then try_cast(upper(ended_at_text) as timestamptz) end) as ended_at,
+        coalesce(_typed_talk_s, case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
+             then cast(talk_s_text as bigint) end) as talk_s
     from cleaned
 ),
 checked as (

@@ -1,6 +1,7 @@
--- Types and checks one file of interactions (temp table raw_records, all text).
+-- Types and checks one file of interactions (temp view raw_staging: all text, plus
+-- `_typed_<column>` where a Parquet file holds an accepted instant or count already).
 with source as (
-    select * from raw_records
+    select * from raw_staging
 ),
 cleaned as (
     select
@@ -11,22 +12,23 @@ cleaned as (
         nullif(trim(started_at), '') as started_at_text,
         nullif(trim(ended_at), '') as ended_at_text,
         nullif(trim(handle_s), '') as handle_s_text,
-        nullif(trim(agent_id), '') as agent_id
+        nullif(trim(agent_id), '') as agent_id,
+        _typed_started_at, _typed_ended_at, _typed_handle_s
     from source
 ),
 typed as (
     select
         *,
-        case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
+        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
               and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
                    or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
-        case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
+             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
+        coalesce(_typed_ended_at, case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
               and (upper(right(ended_at_text, 1)) = 'Z' or contains(substr(ended_at_text, 20), '+')
                    or contains(substr(ended_at_text, 20), '-'))
-             then try_cast(upper(ended_at_text) as timestamptz) end as ended_at,
-        case when regexp_full_match(handle_s_text, '[0-9]{1,12}')
-             then cast(handle_s_text as bigint) end as handle_s
+             then try_cast(upper(ended_at_text) as timestamptz) end) as ended_at,
+        coalesce(_typed_handle_s, case when regexp_full_match(handle_s_text, '[0-9]{1,12}')
+             then cast(handle_s_text as bigint) end) as handle_s
     from cleaned
 ),
 checked as (

@@ -1,6 +1,7 @@
--- Types and checks one file of work logs (temp table raw_records, all text).
+-- Types and checks one file of work logs (temp view raw_staging: all text, plus
+-- `_typed_<column>` where a Parquet file holds an accepted instant or count already).
 with source as (
-    select * from raw_records
+    select * from raw_staging
 ),
 cleaned as (
     select
@@ -12,18 +13,19 @@ cleaned as (
         nullif(trim(minutes), '') as minutes_text,
         nullif(trim(km), '') as km_text,
         nullif(trim(consultant), '') as consultant,
-        nullif(description, '') as description
+        nullif(description, '') as description,
+        _typed_started_at, _typed_minutes
     from source
 ),
 typed as (
     select
         *,
-        case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
+        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
               and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
                    or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end as started_at,
-        case when regexp_full_match(minutes_text, '[0-9]{1,9}')
-             then cast(minutes_text as bigint) end as minutes,
+             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
+        coalesce(_typed_minutes, case when regexp_full_match(minutes_text, '[0-9]{1,9}')
+             then cast(minutes_text as bigint) end) as minutes,
         case when regexp_full_match(km_text, '[0-9]{1,12}(\.[0-9]{1,3})?')
              then cast(km_text as decimal(18, 3)) end as km
     from cleaned
