@@ -386,6 +386,10 @@ def fresh_warehouse(ws) -> None:
         p.unlink(missing_ok=True)
 
 
+# stages besides ingest and rating, in the order they run (`--stages` picks some)
+OPTIONAL_STAGES = ("usage", "answering", "files", "publish")
+
+
 def parse_stages(text: str | None) -> tuple[str, ...]:
     """The optional stages named in `text` (comma-separated; None = all of them)."""
     if text is None:
@@ -396,8 +400,6 @@ def parse_stages(text: str | None) -> tuple[str, ...]:
         raise ValueError(f"--stages: unknown stage {', '.join(unknown)} (known: {', '.join(OPTIONAL_STAGES)})")
     return names
 
-
-OPTIONAL_STAGES = ("usage", "answering", "files", "publish")
 
 
 def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str | None = None,
@@ -609,6 +611,7 @@ def run_benchmark(args) -> int:
     def say(msg: str) -> None:
         print(msg, flush=True)
 
+    stages = parse_stages(getattr(args, "stages", None))  # a typo fails before any data is generated
     calls = int(getattr(args, "calls", None) or 1_000_000)
     subscribers = int(getattr(args, "subscribers", None) or 10_000)
     spec = synth.SynthSpec(calls=calls, subscribers=subscribers,
@@ -637,7 +640,7 @@ def run_benchmark(args) -> int:
         report = run_stages(ws, spec.month, memory_limit=memory_limit, temp_dir=temp_dir, pdf=pdf,
                             workers=workers, say=say, sampler=sampler,
                             load_repeats=3 if spec.calls <= 2_000_000 else 1,
-                            stages=parse_stages(getattr(args, "stages", None)))
+                            stages=stages)
     full = {"machine": machine(), "code": code_version(), "workspace": str(ws.root),
             "data": {**manifest, "generated_now": generated, "generate_seconds": _r(gen_seconds)},
             **report}

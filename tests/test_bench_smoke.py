@@ -154,3 +154,20 @@ def test_rating_benchmark_needs_an_ingested_workspace(tmp_path, monkeypatch, cap
     monkeypatch.setenv("CCMETER_HOME", str(tmp_path / "nothing"))
     assert rating.main([]) == 2
     assert "has ingested" in capsys.readouterr().err
+
+
+def test_the_installed_command_runs_the_benchmark_and_rejects_an_unknown_stage(tmp_path):
+    """`ccmeter bench` from the venv's console script (not `python -m`): the benchmarks
+    package must be installed, and a bad --stages ends with exit code 2 before any data
+    is generated."""
+    import os
+    import subprocess
+    import sys
+
+    ccmeter = Path(sys.executable).parent / "ccmeter"
+    home = tmp_path / "bench"
+    done = subprocess.run([str(ccmeter), "bench", "--calls", "10", "--stages", "pdf"], cwd=tmp_path,
+                          env={**os.environ, "CCMETER_HOME": str(home)}, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "unknown stage pdf" in done.stderr and "Traceback" not in done.stderr
+    assert not (home / "inbox").exists()
