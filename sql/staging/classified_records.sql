@@ -27,6 +27,15 @@ ranked as (
     union all by name
     select * from multiple
 ),
+already_loaded as (
+    -- the loaded rows that share an id with this file (usually none); a semi join first,
+    -- so the join below does not carry every loaded row's hash, file and line (the
+    -- loaded table grows with every file: measured at 10 M loaded, 0.91-1.03 s per
+    -- 1 M-row file joined directly, 0.77-0.83 s this way, 0.56 s against an empty table)
+    select __id__, _hash, _file, _line
+    from __table__
+    where __id__ in (select _record_id from ranked)
+),
 joined as (
     select
         ranked.*,
@@ -34,7 +43,7 @@ joined as (
         existing._file as _existing_file,
         existing._line as _existing_line
     from ranked
-    left join __table__ as existing on existing.__id__ = ranked._record_id
+    left join already_loaded as existing on existing.__id__ = ranked._record_id
 )
 select
     * exclude (_reason),
