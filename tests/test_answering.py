@@ -914,8 +914,8 @@ MONTH_RANK_TRACE = Path(__file__).parent / "sql" / "answering_charges_by_month_r
 
 
 def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)):
-    """Bills October and returns (per-day quantities, trace summed per line, trace per
-    record, reference trace per record ranked over the whole month)."""
+    """Bills October and returns (per-day quantities, trace summed per line, the A3/M1
+    rows of the trace, the same rows ranked over the whole month as a reference)."""
     from metering.billing import bill_month
     from metering.catalog import load_catalog
     from metering.db import connect, rows as fetch
@@ -935,10 +935,9 @@ def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)
                                     "group by all having sum(quantity) > 0 order by all")
             # the reference trace ranks every record over the whole month (one window);
             # the trace ranks only inside days that cross a tier or pool edge
-            con.execute(MONTH_RANK_TRACE.read_text(encoding="utf-8").replace(
-                "table answering_charges as", "table answering_charges_by_month_rank as"))
+            con.execute(MONTH_RANK_TRACE.read_text(encoding="utf-8"))
             record_cols = "subscriber_id, feed, record_id, local_date, epoch, code, quantity, rule"
-            traced = fetch(con, f"select {record_cols} from answering_charges order by all")
+            traced = fetch(con, f"select {record_cols} from answering_charges where rule in ('A3', 'M1') order by all")
             reference = fetch(con, f"select {record_cols} from answering_charges_by_month_rank order by all")
         finally:
             con.close()
