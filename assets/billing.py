@@ -8,34 +8,51 @@ from assets.ingestion import raw_feeds
 from assets.partitions import monthly, month_of
 from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResource
 from metering import validation
-from metering.billing import bill_month
 from metering.catalog import load_catalog
 from metering.checks import trace_mismatches
 from metering.db import rows, scalar
-from metering.outputs import publish_month
 
 
 @asset(partitions_def=monthly, deps=[raw_feeds], group_name="billing", kinds={"duckdb", "pdf", "json"},
        pool=WAREHOUSE_POOL,
-       description="The month's specifications (PDF, JSON, summary, anomalies in specifications/YYYY-MM/) and "
-                   "the warehouse tables spec_headers, spec_lines, anomalies (delete-then-insert per month).")
+       description="Issues the month (pricing.md X1-X7): specifications with adjustment lines for earlier issued "
+                   "months, staged, checked and committed by specifications/YYYY-MM/manifest.json; the issued "
+                   "documents in spec_headers/spec_lines. An issued month is final: a re-run changes nothing and "
+                   "says so.")
 def monthly_specifications(context: AssetExecutionContext, workspace: WorkspaceResource,
                            warehouse: WarehouseResource) -> MaterializeResult:
+    from importlib.metadata import version
+
+    from metering.issuing import issue_month
+    from metering.manifest import recover
     month = month_of(context.partition_key)
     ws = workspace.get()
     with warehouse.get_connection() as con:
-        bill = bill_month(con, month, load_catalog())
-        published = publish_month(con, ws, bill)
-    context.log.info(f"{month}: {published['specifications']} specifications, totals {published['totals']}, "
-                     f"{published['contract_errors']} contract errors, {published['anomalies']} anomalies")
+        for line in recover(ws):
+            context.log.info(line)
+        result = issue_month(con, ws, month, load_catalog(), version=version("ccmeter"))
+    issued = result.issued
+    if result.already:
+        context.log.info(f"{month} was issued at {issued.issued_at}; nothing changed (an issued month is final). "
+                         f"{result.late} record(s) arrived for it since: they are billed as adjustments on the "
+                         "next issued month.")
+    else:
+        bill = result.bill
+        context.log.info(f"{month}: issued {len(bill.specs)} specifications, totals {result.totals()}, "
+                         f"{len(bill.errors)} contract errors, {len(bill.anomalies)} anomalies")
+    specs = issued.specifications()
     metadata = {
-        "specifications": published["specifications"],
-        "anomalies": published["anomalies"],
-        "contract_errors": published["contract_errors"],
-        "totals": MetadataValue.json(published["totals"]),
-        "directory": MetadataValue.path(published["directory"]),
+        "issued_at": issued.issued_at,
+        "already_issued": result.already,
+        "specifications": len(specs),
+        "numbers": f"{specs[0]['spec_number']} … {specs[-1]['spec_number']}" if specs else "",
+        "credit_notes": sum(1 for f in specs if f.get("document_type") == "credit_note"),
+        "adjusted_subscribers": int(issued.manifest.get("adjusted_subscribers", 0)),
+        "late_records": result.late,
+        "totals": MetadataValue.json(result.totals()),
+        "directory": MetadataValue.path(str(result.directory)),
     }
-    for currency, amount in published["totals"].items():
+    for currency, amount in result.totals().items():
         metadata[f"total_{currency}"] = MetadataValue.text(amount)  # exact decimal string, never a float
     return MaterializeResult(metadata=metadata)
 

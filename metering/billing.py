@@ -1,6 +1,8 @@
-"""Bills one month: routes usage, runs every tariff family's pricing, combines each
-subscriber's lines into a specification (or a contract error), numbers them and
-returns what the renderers and the warehouse need. Plain functions, no Dagster."""
+"""Rates one month with everything loaded now: routes usage, runs every tariff family's
+pricing and combines each subscriber's lines into its own part of the month (or a
+contract error). `bill_month` numbers those parts as if the month were issued alone;
+issuing (metering.issuing) adds adjustments for earlier months before numbering.
+Plain functions, no Dagster."""
 from __future__ import annotations
 
 import importlib
@@ -11,7 +13,7 @@ from fractions import Fraction
 
 from metering.catalog import FAMILIES, Catalog
 from metering.context import BillingInput
-from metering.contracts import load_contracts, load_subscribers
+from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
 from metering.db import rows
 from metering.ingest import create_tables
 from metering.lines import Anomaly, ContractError, FamilyResult, Line
@@ -28,15 +30,58 @@ UNRATED_MESSAGES = {
 
 
 @dataclass
+class Prepared:
+    """What rating any month needs, built once per run: subscribers, contracts and the
+    routed `usage` table of all history."""
+    con: object
+    catalog: Catalog
+    subscribers: dict[str, Subscriber]
+    contracts: dict[str, list[Row]]
+
+
+@dataclass
+class OwnPart:
+    """One subscriber's own lines of a month (pricing.md X: "own lines") and what its
+    specification shows beside them."""
+    subscriber_id: str
+    currency: str
+    payment_days: int
+    remote: bool
+    lines: list[Line]
+    balances: list[dict]
+    aht: dict | None
+    warnings: list[str]
+    tasks: list[dict]
+    actions: list[dict]
+    appendix: list[dict] | None
+
+
+@dataclass
+class RatedMonth:
+    month: Month
+    parts: dict[str, OwnPart] = field(default_factory=dict)  # subscribers with a specification
+    errors: list[ContractError] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    ledger: list[dict] = field(default_factory=list)  # prepaid ledgers through the month
+    aht_rows: list[dict] = field(default_factory=list)  # M3 evaluations of completed quarters
+    aht_quarters: list[str] = field(default_factory=list)
+
+    @property
+    def error_ids(self) -> set[str]:
+        return {e.subscriber_id for e in self.errors}
+
+
+@dataclass
 class MonthBill:
     month: Month
     specs: list[dict] = field(default_factory=list)
     errors: list[ContractError] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: dict[str, list[Line]] = field(default_factory=dict)
-    ledger: list[dict] = field(default_factory=list)  # prepaid ledgers through the month
-    aht_rows: list[dict] = field(default_factory=list)  # M3 evaluations of completed quarters
+    ledger: list[dict] = field(default_factory=list)
+    aht_rows: list[dict] = field(default_factory=list)
     aht_quarters: list[str] = field(default_factory=list)
+    draft: bool = False
 
     def totals_by_currency(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -53,33 +98,38 @@ def rate_all(inp: BillingInput) -> dict[str, dict[str, FamilyResult]]:
     return {family: family_module(family).rate(inp) for family in FAMILIES}
 
 
-def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
+def prepare(con, catalog: Catalog) -> Prepared:
     create_tables(con)
     subscribers = load_subscribers(con)
     contracts = load_contracts(con)
     build_usage(con, subscribers, contracts)
-    inp = BillingInput(con, month, catalog, subscribers, contracts)
+    return Prepared(con, catalog, subscribers, contracts)
+
+
+def rate_month(prep: Prepared, month: Month) -> RatedMonth:
+    """Month `month` rated now: every subscriber's own lines, contract errors, anomalies."""
+    con, catalog = prep.con, prep.catalog
+    inp = BillingInput(con, month, catalog, prep.subscribers, prep.contracts)
     per_family = rate_all(inp)
-    bill = MonthBill(month)
-    _aht_history(inp, bill)
+    rated = RatedMonth(month)
+    _aht_history(inp, rated)
 
     for sid, feed, rid, reason, kind in rows(
             con, "select subscriber_id, feed, record_id, unrated_reason, kind from usage "
                  "where month = $m and family is null order by subscriber_id, local_at, record_id",
             {"m": str(month)}):
-        bill.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
+        rated.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
     for family in ("service_pack", "klippekort"):
         for sid, res in sorted(per_family[family].items()):
             for seq, m in enumerate(res.ledger, start=1):
-                bill.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m})
+                rated.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m})
 
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
-    staged = []
     for sid in candidates:
         parts = [per_family[f][sid] for f in FAMILY_ORDER if sid in per_family[f]]
         errors = [e for p in parts for e in p.errors]
         for p in parts:
-            bill.anomalies.extend(p.anomalies)
+            rated.anomalies.extend(p.anomalies)
         present = [p for p in parts if p.present or p.lines or p.ledger_movement]
         currencies = sorted({catalog.currency(p.family) for p in present})
         if len(currencies) > 1:
@@ -89,9 +139,9 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
         lines = [ln for p in parts for ln in p.lines]
         movement = any(p.ledger_movement for p in parts)
         if errors:
-            bill.errors.extend(errors)
+            rated.errors.extend(errors)
             for e in errors:
-                bill.anomalies.append(Anomaly("contract_error", e.rule, sid, "", f"{e.family}: {e.message}"))
+                rated.anomalies.append(Anomaly("contract_error", e.rule, sid, "", f"{e.family}: {e.message}"))
             continue
         if not lines and not movement:
             continue
@@ -101,23 +151,46 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
             if minimum:
                 lines.append(minimum)
         currency = currencies[0] if currencies else catalog.currency(parts[0].family)
-        staged.append((sid, parts, lines, currency, remote))
-
-    for n, (sid, parts, lines, currency, remote) in enumerate(staged, start=1):
-        days = 14 if remote else max(catalog.families[p.family].payment_term_days.value for p in parts)
         if remote:
             days = catalog.remote_support.payment_term_days.value
-        aht = next((p.aht for p in parts if p.aht), None)
-        appendix = next((p.appendix for p in parts if p.appendix is not None), None)
-        spec = build(subscribers[sid], month, spec_number(month, n), currency, days, lines,
-                     [b for p in parts for b in p.balances], aht, [w for p in parts for w in p.warnings],
-                     [t for p in parts for t in p.tasks], [a for p in parts for a in p.actions], appendix)
-        bill.specs.append(spec)
-        bill.lines[sid] = lines
+        else:
+            days = max(catalog.families[p.family].payment_term_days.value for p in parts)
+        rated.parts[sid] = OwnPart(
+            sid, currency, days, remote, lines,
+            balances=[b for p in parts for b in p.balances],
+            aht=next((p.aht for p in parts if p.aht), None),
+            warnings=[w for p in parts for w in p.warnings],
+            tasks=[t for p in parts for t in p.tasks],
+            actions=[a for p in parts for a in p.actions],
+            appendix=next((p.appendix for p in parts if p.appendix is not None), None))
+    return rated
+
+
+def spec_of(prep: Prepared, month: Month, part: OwnPart, number: str | None, **extra) -> dict:
+    return build(prep.subscribers[part.subscriber_id], month, number, part.currency, part.payment_days,
+                 part.lines, part.balances, part.aht, part.warnings, part.tasks, part.actions, part.appendix,
+                 **extra)
+
+
+def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
+    """The month rated now and numbered alone (no adjustments): what the tests of each
+    rule and the benchmarks look at. Issuing is `metering.issuing.issue_month`."""
+    prep = prepare(con, catalog)
+    rated = rate_month(prep, month)
+    return bill_of(prep, rated)
+
+
+def bill_of(prep: Prepared, rated: RatedMonth) -> MonthBill:
+    bill = MonthBill(rated.month, errors=rated.errors, anomalies=rated.anomalies, ledger=rated.ledger,
+                     aht_rows=rated.aht_rows, aht_quarters=rated.aht_quarters)
+    for n, sid in enumerate(rated.parts, start=1):
+        part = rated.parts[sid]
+        bill.specs.append(spec_of(prep, rated.month, part, spec_number(rated.month, n)))
+        bill.lines[sid] = part.lines
     return bill
 
 
-def _aht_history(inp: BillingInput, bill: MonthBill) -> None:
+def _aht_history(inp: BillingInput, rated: RatedMonth) -> None:
     """The M3 evaluations of every quarter completed by the end of the month, kept in the
     warehouse so analysts can query the chain."""
     from metering.aht import evaluation_rows
@@ -126,8 +199,8 @@ def _aht_history(inp: BillingInput, bill: MonthBill) -> None:
     last_done = month.quarter if month == month.quarter.last_month else _previous_quarter(month.quarter)
     chains = aht_chains(inp, last_done)
     quarters = {e.quarter for chain in chains.values() for e in chain}
-    bill.aht_rows = evaluation_rows(chains, quarters)
-    bill.aht_quarters = sorted(str(q) for q in quarters)
+    rated.aht_rows = evaluation_rows(chains, quarters)
+    rated.aht_quarters = sorted(str(q) for q in quarters)
 
 
 def _previous_quarter(q):
@@ -136,7 +209,8 @@ def _previous_quarter(q):
 
 
 def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
-    """L2: a month whose subtotal is above 0 and below the minimum gets a supplement."""
+    """L2: a month whose subtotal of own lines is above 0 and below the minimum gets a
+    supplement (adjustments never count here, X4)."""
     t = catalog.remote_support
     minimum = t.invoice_minimum.at(month.last)
     subtotal, _, _ = totals(lines)

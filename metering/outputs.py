@@ -1,9 +1,12 @@
-"""Publishes a billed month: specification files (JSON, PDF), summary CSV/XLSX,
-anomalies.csv, and the warehouse tables spec_headers, spec_lines, anomalies,
-contract_errors and rated_records (delete-then-insert per month: re-runnable)."""
+"""Writes a billed month: specification files (JSON, PDF), summary CSV/XLSX and
+anomalies.csv into a folder (the staging folder of an issue, or a draft folder), and the
+analytic warehouse tables of an issued month: anomalies, contract_errors, prepaid_ledger,
+rated_records, aht_evaluations (delete-then-insert per month). The issued documents
+themselves go to the warehouse from their files (metering.issued)."""
 from __future__ import annotations
 
 from decimal import Decimal
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,9 +15,9 @@ from metering import sqlfiles
 from metering.billing import MonthBill
 from metering.money import fmt
 from metering.pricing import answering
-from metering.workspace import Workspace, safe_subscriber_id
+from metering.workspace import safe_subscriber_id
 
-OUTPUT_TABLES = ("spec_headers", "spec_lines", "anomalies", "contract_errors", "rated_records", "prepaid_ledger")
+OUTPUT_TABLES = ("anomalies", "contract_errors", "rated_records", "prepaid_ledger")
 
 
 def create_output_tables(con) -> None:
@@ -29,27 +32,11 @@ def _for_table(name: str, table: str) -> str:
     return sqlfiles.sql(name).replace("__table__", table)
 
 
-def write_tables(con, bill: MonthBill) -> None:
+def write_analytics(con, bill: MonthBill) -> None:
+    """The analytic tables of the month just issued (anomalies, contract errors, ledgers,
+    the per-record trace, AHT evaluations)."""
     create_output_tables(con)
     month = str(bill.month)
-    headers = {k: [] for k in ("month", "spec_number", "subscriber_id", "name", "currency", "subtotal", "vat",
-                               "total", "issue_date", "due_date")}
-    lines = {k: [] for k in ("month", "spec_number", "subscriber_id", "line_no", "code", "description", "quantity",
-                             "unit", "unit_price", "price_unit", "amount", "vat_rate", "rule", "family")}
-    for s in bill.specs:
-        vat = sum((Decimal(v["amount"]) for v in s["vat"]), Decimal("0"))
-        for k, v in (("month", month), ("spec_number", s["spec_number"]), ("subscriber_id", s["subscriber_id"]),
-                     ("name", s["name"]), ("currency", s["currency"]), ("subtotal", s["subtotal"]),
-                     ("vat", fmt(vat)), ("total", s["total"]), ("issue_date", s["issue_date"]),
-                     ("due_date", s["due_date"])):
-            headers[k].append(v)
-        for i, ln in enumerate(s["lines"], start=1):
-            for k, v in (("month", month), ("spec_number", s["spec_number"]), ("subscriber_id", s["subscriber_id"]),
-                         ("line_no", i), ("code", ln["code"]), ("description", ln["description"]),
-                         ("quantity", ln["quantity"]), ("unit", ln["unit"]), ("unit_price", ln["unit_price"]),
-                         ("price_unit", ln["price_unit"]), ("amount", ln["amount"]), ("vat_rate", ln["vat_rate"]),
-                         ("rule", ln["rule"]), ("family", ln["family"])):
-                lines[k].append(v)
     anomalies = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
     for a in bill.anomalies:
         for k, v in (("month", month), ("kind", a.kind), ("rule", a.rule), ("subscriber_id", a.subscriber_id),
@@ -68,8 +55,7 @@ def write_tables(con, bill: MonthBill) -> None:
     integer_columns = {"line_no", "seq", "units", "balance"}
     con.execute("begin transaction")
     try:
-        for table, data in (("spec_headers", headers), ("spec_lines", lines), ("anomalies", anomalies),
-                            ("contract_errors", errors), ("prepaid_ledger", ledger)):
+        for table, data in (("anomalies", anomalies), ("contract_errors", errors), ("prepaid_ledger", ledger)):
             con.execute(_for_table("publish/delete_month", table), {"m": month})
             arrow = pa.table({k: pa.array(v, pa.int64() if k in integer_columns else
                                           pa.date32() if k == "day" else pa.string()) for k, v in data.items()})
@@ -120,27 +106,22 @@ def error_rows(bill: MonthBill) -> list[dict]:
             for e in bill.errors]
 
 
-def write_files(ws: Workspace, bill: MonthBill, pdf: bool = True, workers: int = 1) -> Path:
+def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1) -> list[str]:
+    """Every file of the month into `directory`; returns their names. Overwrites only
+    these names (the folder is a staging or a draft folder that ccmeter owns)."""
     from metering.render.summary import write_anomalies, write_json, write_summary
-    month_dir = ws.month_dir(str(bill.month))
-    month_dir.mkdir(parents=True, exist_ok=True)
-    produced: set[str] = set()
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
     for spec in bill.specs:
         sid = safe_subscriber_id(spec["subscriber_id"])
-        write_json(month_dir / f"{sid}.json", spec)
-        produced.add(f"{sid}.json")
-        if pdf:
-            produced.add(f"{sid}.pdf")
+        write_json(directory / f"{sid}.json", spec)
+        written.append(f"{sid}.json")
     if pdf:
-        render_pdfs(month_dir, bill.specs, workers)
-    write_summary(month_dir, bill.specs, error_rows(bill))
-    write_anomalies(month_dir, anomaly_rows(bill))
-    produced |= {"summary.csv", "summary.xlsx", "anomalies.csv"}
-    # A re-run that no longer bills a subscriber must not leave its old files behind.
-    for stale in month_dir.iterdir():
-        if stale.is_file() and stale.name not in produced and stale.suffix in (".json", ".pdf", ".csv", ".xlsx"):
-            stale.unlink()
-    return month_dir
+        render_pdfs(directory, bill.specs, workers)
+        written += [f"{safe_subscriber_id(s['subscriber_id'])}.pdf" for s in bill.specs]
+    write_summary(directory, bill.specs, error_rows(bill))
+    write_anomalies(directory, anomaly_rows(bill))
+    return sorted(written + ["summary.csv", "summary.xlsx", "anomalies.csv"])
 
 
 def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
@@ -152,26 +133,29 @@ def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     # spawn, not fork: the parent holds DuckDB's threads and a large heap
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         # the longest documents (itemised appendices) first, so no worker ends up with them last
         ordered = sorted(specs, key=lambda s: -(len(s.get("appendix") or []) + len(s.get("actions") or [])
                                                  + len(s.get("tasks") or []) + len(s["lines"])))
         list(pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8))
 
 
+def _die_with_parent(parent: int) -> None:
+    """A PDF worker ends when the billing process does (even by kill -9): Linux's
+    parent-death signal, and a check for a parent already gone before it was set."""
+    import ctypes
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: nothing to set
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _render_one(arg) -> None:
     from metering.render.pdf import render_pdf
     month_dir, spec = arg
     render_pdf(spec, Path(month_dir) / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
-
-
-def publish_month(con, ws: Workspace, bill: MonthBill, pdf: bool = True, workers: int = 1) -> dict:
-    write_tables(con, bill)
-    directory = write_files(ws, bill, pdf=pdf, workers=workers)
-    return {
-        "specifications": len(bill.specs),
-        "totals": {k: fmt(v) for k, v in bill.totals_by_currency().items()},
-        "anomalies": len(bill.anomalies),
-        "contract_errors": len(bill.errors),
-        "directory": str(directory),
-    }

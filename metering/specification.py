@@ -1,8 +1,10 @@
-"""A subscriber's monthly specification: lines of all its families, subtotal, VAT per
-rate, total (G2), issue and due dates (G8), as the dict the JSON file holds."""
+"""A subscriber's monthly specification: its own lines, adjustment lines for earlier
+months (X3), subtotal, VAT per rate and total over both (G2, X4), issue and due dates
+(G8), document type (X6), as the dict the JSON file holds."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -13,6 +15,14 @@ from metering.money import fmt, fmt_qty, round_half_up
 from metering.periods import Month
 
 FAMILY_ORDER = ("answering", "interact", "remote_support", "service_pack", "klippekort")
+
+
+@dataclass
+class Adjustment(Line):
+    """An X3 line: the difference between month `period` re-rated now and as issued,
+    in exact cents (both sides are sums of rounded lines)."""
+    period: str = ""
+    adjusts: str | None = None
 
 
 def vat_groups(lines: list[Line]) -> list[dict]:
@@ -31,18 +41,23 @@ def totals(lines: list[Line]) -> tuple[Decimal, list[dict], Decimal]:
 
 
 def line_dict(ln: Line) -> dict:
-    return {"code": ln.code, "description": ln.description, "quantity": fmt_qty(ln.quantity),
-            "unit": ln.unit, "unit_price": str(ln.unit_price), "price_unit": ln.price_unit,
-            "amount": fmt(ln.amount), "vat_rate": str(ln.vat_rate), "rule": ln.rule,
-            "service": ln.service, "family": ln.family}
+    out = {"code": ln.code, "description": ln.description, "quantity": fmt_qty(ln.quantity),
+           "unit": ln.unit, "unit_price": str(ln.unit_price), "price_unit": ln.price_unit,
+           "amount": fmt(ln.amount), "vat_rate": str(ln.vat_rate), "rule": ln.rule,
+           "service": ln.service, "family": ln.family}
+    if isinstance(ln, Adjustment):
+        out["period"] = ln.period
+        out["adjusts"] = ln.adjusts
+    return out
 
 
-def build(sub: Subscriber, month: Month, number: str, currency: str, payment_days: int,
+def build(sub: Subscriber, month: Month, number: str | None, currency: str, payment_days: int,
           lines: list[Line], balances: list[dict], aht: dict | None, warnings: list[str],
-          tasks: list[dict], actions: list[dict], appendix: list[dict] | None) -> dict:
-    subtotal, vat, total = totals(lines)
+          tasks: list[dict], actions: list[dict], appendix: list[dict] | None,
+          adjustments: list[Adjustment] = (), draft: bool = False, revised_aht: list[dict] = ()) -> dict:
+    subtotal, vat, total = totals(list(lines) + list(adjustments))
     issue = month.end
-    return {
+    spec = {
         "subscriber_id": sub.subscriber_id,
         "name": sub.name,
         "address": sub.address,
@@ -54,17 +69,23 @@ def build(sub: Subscriber, month: Month, number: str, currency: str, payment_day
         "issue_date": issue.isoformat(),
         "due_date": (issue + timedelta(days=payment_days)).isoformat(),
         "currency": currency,
+        "document_type": "credit_note" if total < 0 else "specification",
         "lines": [line_dict(ln) for ln in lines],
+        "adjustments": [line_dict(a) for a in adjustments],
         "subtotal": fmt(subtotal),
         "vat": vat,
         "total": fmt(total),
         "balances": balances,
         "aht": aht,
+        "aht_revised": list(revised_aht),
         "warnings": warnings,
         "tasks": tasks,
         "actions": actions,
         "appendix": appendix,
     }
+    if draft:
+        spec["draft"] = True
+    return spec
 
 
 def spec_number(month: Month, n: int) -> str:

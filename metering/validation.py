@@ -329,14 +329,16 @@ def specification_totals(con, month_dir: str | Path, month: str) -> dict:
     for sid, (sub, vat, total, _) in headers.items():
         if sub + vat != total:
             problems.append(f"{sid}: subtotal {sub} + VAT {vat} != total {total} (warehouse)")
-    files = sorted(Path(month_dir).glob("*.json")) if Path(month_dir).is_dir() else []
+    files = sorted(p for p in Path(month_dir).glob("*.json") if p.name != "manifest.json") \
+        if Path(month_dir).is_dir() else []
     seen = set()
     for path in files:
         spec = json.loads(path.read_text(encoding="utf-8"))
         sid = spec.get("subscriber_id", path.stem)
         seen.add(sid)
         sub = Decimal(spec["subtotal"])
-        lines_sum = sum((Decimal(ln["amount"]) for ln in spec["lines"]), Decimal("0"))
+        lines_sum = sum((Decimal(ln["amount"]) for ln in spec["lines"] + (spec.get("adjustments") or [])),
+                        Decimal("0"))
         vat_base = sum((Decimal(v["base"]) for v in spec["vat"]), Decimal("0"))
         vat = sum((Decimal(v["amount"]) for v in spec["vat"]), Decimal("0"))
         if lines_sum != sub:

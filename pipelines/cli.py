@@ -65,21 +65,57 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ccmeter")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "0+unknown"
+
+
+def _prepare_run(con, ws) -> None:
+    """What every run that writes does first: finish or roll back what a crashed run
+    left, adopt month folders written before manifests existed, and bring the
+    warehouse's issued documents in line with the manifests."""
+    from metering import issued as issued_db
+    from metering.db import rows
+    from metering.ingest import create_tables
+    from metering.manifest import adopt_legacy, recover
+    for line in recover(ws):
+        _say(f"      {line}")
+    create_tables(con)
+    loaded = [{"path": p, "sha256": h} for p, h in rows(con, "select path, sha256 from loaded_files order by file_id")]
+    for month in adopt_legacy(ws, loaded, _version()):
+        _say(f"      {month}: specification files without a manifest were adopted as issued (manifest written)")
+    for line in issued_db.sync(con, ws):
+        _say(f"      {line}")
+
+
 def cmd_bill(args) -> int:
-    from metering.billing import bill_month
     from metering.catalog import load_catalog
+    from metering.clock import check_ended
     from metering.ingest import ingest
-    from metering.outputs import publish_month
+    from metering.issuing import already_issued, draft_month, issue_month
+    from metering.manifest import read_manifest
     from metering.periods import Month
     month = Month.parse(args.month)
     catalog = load_catalog()
     ws = _workspace()
+    if not args.draft and read_manifest(ws, str(month)) is None:
+        check_ended(month)  # an open or future month is refused before anything is done
     setup_dagster_home(ws)
     con = _connect(ws)
     t0 = time.perf_counter()
+    _prepare_run(con, ws)
     _say(f"[1/3] Loading new inbox files from {ws.inbox}")
     new = [r for r in ingest(con, ws, progress=_print_ingest) if r.status != "skipped"]
     _say(f"      {len(new)} new file(s)")
+    if not args.draft:
+        done = already_issued(con, ws, month)
+        if done:
+            con.close()
+            _report_issued(done)
+            return 0
     if not args.skip_checks:
         con.close()
         unsafe = _blocking_checks(ws)
@@ -89,23 +125,78 @@ def cmd_bill(args) -> int:
                 _say(f"  - {problem}")
             return 1
         con = _connect(ws)
-    _say(f"[2/3] Rating {month}: usage, tiers, AHT, ledgers, lines")
-    bill = bill_month(con, month, catalog)
-    _say(f"[3/3] Writing specifications")
-    meta = publish_month(con, ws, bill, pdf=not args.no_pdf, workers=args.workers)
+    if args.draft:
+        _say(f"[2/3] Rating {month} as a draft (with the adjustments issuing it now would carry)")
+        bill, directory = draft_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers)
+        con.close()
+        _say(f"[3/3] Draft written (unnumbered, nothing recorded)")
+        _say("")
+        _say(f"Draft of {month} in {time.perf_counter() - t0:.1f} s: {len(bill.specs)} specification(s)")
+        for cur, total in bill.totals_by_currency().items():
+            _say(f"  total {cur}: {total}")
+        _say(f"  files: {directory}")
+        return 0
+    _say(f"[2/3] Rating {month}, re-rating the issued months of the look-back")
+    result = issue_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers, version=_version(),
+                         progress=lambda m: _say(f"[3/3] {m[0].upper()}{m[1:]}"))
     quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
     con.close()
-    elapsed = time.perf_counter() - t0
+    bill = result.bill
+    adjusted = sum(1 for s in bill.specs if s["adjustments"])
+    credit = sum(1 for s in bill.specs if s["document_type"] == "credit_note")
     _say("")
-    _say(f"Billed {month} in {elapsed:.1f} s")
-    _say(f"  specifications: {meta['specifications']}")
-    for cur, total in meta["totals"].items():
+    _say(f"Issued {month} in {time.perf_counter() - t0:.1f} s")
+    _say(f"  specifications: {len(bill.specs)} ({credit} credit note(s); {adjusted} with adjustments of "
+         f"earlier months)")
+    for cur, total in result.totals().items():
         _say(f"  total {cur}: {total}")
-    _say(f"  contract errors: {meta['contract_errors']} (subscribers not billed; see anomalies.csv)")
-    _say(f"  anomalies: {meta['anomalies']}")
+    _say(f"  contract errors: {len(bill.errors)} (subscribers not billed; see anomalies.csv)")
+    _say(f"  anomalies: {len(bill.anomalies)}")
     _say(f"  quarantined records (all time): {quarantined}  (ccmeter quarantine)")
-    _say(f"  files: {meta['directory']}")
+    _say(f"  files: {result.directory} (manifest.json lists them; `ccmeter verify {month}` checks them)")
     return 0
+
+
+def _report_issued(done) -> None:
+    issued = done.issued
+    _say("")
+    _say(f"{done.month} was issued at {issued.issued_at}; nothing was changed "
+         "(an issued month is final: corrections go on the next issued month)")
+    _say(f"  specifications: {len(issued.specifications())}")
+    for cur, total in done.totals().items():
+        _say(f"  total {cur}: {total}")
+    _say(f"  records that arrived for {done.month} after it was issued: {done.late}"
+         + (" (billed as adjustments when a later month is issued)" if done.late else ""))
+    _say(f"  files: {done.directory}")
+
+
+def cmd_verify(args) -> int:
+    from metering.periods import Month
+    from metering.verify import verify
+    ws = _workspace()
+    months = [str(Month.parse(args.month))] if args.month else None
+    checked, problems = verify(ws, months)
+    if not checked:
+        _say("No issued month to verify." if not months else f"{months[0]} is not issued.")
+        return 1 if months else 0
+    for p in problems:
+        _say(f"  {p}")
+    if problems:
+        _say(f"verify: {len(problems)} problem(s) in {', '.join(checked)}")
+        return 1
+    _say(f"verify: {', '.join(checked)}: every issued file matches its manifest and the warehouse")
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    from metering.rebuild import rebuild
+    ws = _workspace()
+    _say(f"Rebuilding {ws.warehouse} from the inbox and the issued files")
+    backup, results = rebuild(ws, progress=_print_ingest, connect=_connect)
+    if backup:
+        _say(f"  the previous warehouse was kept as {backup}")
+    _say(f"  {len(results)} inbox file(s) loaded")
+    return cmd_verify(argparse.Namespace(month=None))
 
 
 def _blocking_checks(ws) -> list[str]:
@@ -198,6 +289,7 @@ def cmd_demo(args) -> int:
         from metering.demo import generate_workspace
         generate_workspace(ws.root, months=["2026-08", "2026-09", DEMO_MONTH], size="small")
     args.month = DEMO_MONTH
+    args.draft = False
     return cmd_bill(args)
 
 
@@ -214,11 +306,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bill", help="bill a month (YYYY-MM): ingest, rate, write specifications")
     s.add_argument("month")
     s.add_argument("--no-pdf", action="store_true", help="write JSON and summaries only")
+    s.add_argument("--draft", action="store_true",
+                   help="write what issuing the month now would give into specifications/drafts/YYYY-MM/ "
+                        "(unnumbered, DRAFT on every page, nothing recorded); any month, open ones too")
     s.add_argument("--skip-checks", action="store_true",
                    help="skip the blocking data checks (reconciliation, Great Expectations) before rating")
     s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", str(os.cpu_count() or 1))),
                    help="processes rendering PDFs (default: the number of cores; used from 50 specifications)")
     s.set_defaults(func=cmd_bill)
+    s = sub.add_parser("verify", help="check every issued file against its manifest (sha256) and the "
+                                      "warehouse's issued lines; exit 1 with the list of missing or changed files")
+    s.add_argument("month", nargs="?", help="one month (YYYY-MM); default: every issued month")
+    s.set_defaults(func=cmd_verify)
+    s = sub.add_parser("rebuild", help="rebuild the warehouse from the inbox and the issued files (after a "
+                                       "damaged or lost warehouse); the old one is kept beside it")
+    s.set_defaults(func=cmd_rebuild)
     s = sub.add_parser("demo", help="create the demo workspace if empty and bill the demo month")
     s.add_argument("--no-pdf", action="store_true")
     s.add_argument("--skip-checks", action="store_true")
@@ -256,9 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from metering.catalog import CatalogError
+    from metering.manifest import IssueError
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except IssueError as exc:
+        print(f"ccmeter: {exc}", file=sys.stderr)
+        return 1
     except CatalogError as exc:
         print(f"ccmeter: tariff error: {exc}", file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ from reportlab.platypus import (
 )
 
 from metering.render.files import atomic_write
+from metering.staging_checks import pdf_marker
 
 __all__ = ["render_pdf", "pdf_bytes", "group_digits", "MAX_TEXT", "MAX_ACTIONS"]
 
@@ -400,7 +401,7 @@ def _header(spec: dict) -> list:
         ("Subscriber", _clean(spec.get("subscriber_id"), 40)),
     ]
     n = max(len(left), len(meta) + 1)
-    rows = [[left[0], "Specification", ""]]
+    rows = [[left[0], document_title(spec), ""]]
     for i in range(1, n):
         label, value = meta[i - 1] if i - 1 < len(meta) else ("", "")
         rows.append([left[i] if i < len(left) else "", label, _cell(value, w_val, _BODY_R)])
@@ -454,7 +455,47 @@ def _charges(spec: dict) -> list:
         rows.append(["No charges this period.", "", "", "", ""])
         cmds.append(("SPAN", (0, 1), (-1, 1)))
     table = Table(rows, colWidths=w, repeatRows=1, style=TableStyle(cmds))
-    return [table, Spacer(1, 4), _totals(spec, cur)]
+    return [table, Spacer(1, 4)] + _adjustments(spec, cur) + [_totals(spec, cur)]
+
+
+def document_title(spec: dict) -> str:
+    title = "Credit note" if spec.get("document_type") == "credit_note" else "Specification"
+    return f"DRAFT {title.lower()}" if spec.get("draft") else title
+
+
+def _adjustments(spec: dict, cur: str) -> list:
+    """X3 lines in their own section, one group per corrected month and document."""
+    adjs = spec.get("adjustments") or []
+    if not adjs:
+        return []
+    w = _CHARGE_W
+    rows: list[list] = [["Description", "Code", "Quantity", "Unit price", f"Amount ({cur})"]]
+    cmds = list(_LIST_BASE) + [("ALIGN", (2, 0), (4, -1), "RIGHT"),
+                               ("FONT", (1, 1), (1, -1), FONT, SMALL, 9.5),
+                               ("TEXTCOLOR", (1, 1), (1, -1), GREY)]
+    groups: dict[tuple, list] = {}
+    for a in adjs:
+        groups.setdefault((str(a.get("period") or ""), str(a.get("adjusts") or "")), []).append(a)
+    for (period, adjusts), members in groups.items():
+        r = len(rows)
+        what = f"specification {adjusts}" if adjusts else "no specification issued"
+        rows.append([_clean(f"Corrections for {period} ({what})", 120), "", "", "", ""])
+        cmds += [("SPAN", (0, r), (-1, r)), ("BACKGROUND", (0, r), (-1, r), BAND),
+                 ("FONT", (0, r), (-1, r), BOLD, SIZE, 10.5), ("NOSPLIT", (0, r), (-1, r + 1))]
+        for a in members:
+            qty = group_digits(a.get("quantity"))
+            unit = _clean(a.get("unit"), 30)
+            price = group_digits(a.get("unit_price"))
+            pu = _clean(a.get("price_unit"), 30)
+            rows.append([
+                _cell(_clean(a.get("description")), w[0]),
+                _cell(_clean(a.get("code"), 120), w[1], _SMALLP, FONT, SMALL),
+                _cell(f"{qty} {unit}" if qty and unit else qty, w[2], _BODY_R),
+                _cell(f"{price} / {pu}" if price and pu else price, w[3], _BODY_R),
+                _cell(group_digits(a.get("amount")), w[4], _BODY_R),
+            ])
+    return [_heading("Adjustments of earlier months"), Table(rows, colWidths=w, repeatRows=1,
+                                                             style=TableStyle(cmds)), Spacer(1, 4)]
 
 
 def _totals(spec: dict, cur: str):
@@ -496,7 +537,7 @@ def _balances(balances: list) -> list:
                       extra=[("FONT", (7, 1), (7, -1), BOLD, SIZE, 10.5)])]
 
 
-def _aht(a: dict) -> list:
+def _aht(a: dict, revised: bool = False) -> list:
     dev = a.get("deviation")
     dev_s = f"{_percent(dev)} %" if dev not in (None, "") else ""
     header = ["Quarter", "Interactions", "Actual AHT", "Previous AHT", "New AHT",
@@ -509,7 +550,8 @@ def _aht(a: dict) -> list:
     w = WIDTH / 7
     row = [_cell(x, w, _BODY_R) if i in (1, 2, 3, 4, 5) else _cell(x, w)
            for i, x in enumerate(row)]
-    return [_heading("Average handling time (AHT) evaluation"),
+    title = "Average handling time (AHT) evaluation" + (", revised after late interactions" if revised else "")
+    return [_heading(title),
             *_listing(header, [row], [w] * 7, right_cols=range(1, 6),
                       extra=[("LEFTPADDING", (6, 0), (6, -1), 12)])]
 
@@ -595,6 +637,8 @@ def _story(spec: dict) -> list:
         story += _balances(spec["balances"])
     if spec.get("aht"):
         story += _aht(spec["aht"])
+    for revised in spec.get("aht_revised") or []:
+        story += _aht(revised, revised=True)
     if spec.get("warnings"):
         story += _warnings(spec["warnings"])
     if spec.get("tasks"):
@@ -618,13 +662,19 @@ def _on_page(canvas, doc) -> None:
     canvas.line(LEFT, y + 9, PAGE_W - RIGHT, y + 9)
     canvas.drawString(LEFT, y, doc.ccm_footer)
     canvas.drawRightString(PAGE_W - RIGHT, y, f"Page {canvas.getPageNumber()}")
+    if getattr(doc, "ccm_draft", False):
+        canvas.setFont(BOLD, 72)
+        canvas.setFillColor(colors.Color(0.85, 0.2, 0.2, alpha=0.25))
+        canvas.translate(PAGE_W / 2, PAGE_H / 2)
+        canvas.rotate(45)
+        canvas.drawCentredString(0, 0, "DRAFT")
     canvas.restoreState()
 
 
 def pdf_bytes(spec: dict) -> bytes:
     """The PDF of `spec` as bytes (deterministic for the same input)."""
     buf = io.BytesIO()
-    number = _clean(spec.get("spec_number"), 40)
+    number = _clean(spec.get("spec_number"), 40) or "DRAFT"
     frame = Frame(LEFT, BOTTOM, WIDTH, PAGE_H - TOP - BOTTOM, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0, id="body")
     doc = BaseDocTemplate(
@@ -632,6 +682,7 @@ def pdf_bytes(spec: dict) -> bytes:
         bottomMargin=BOTTOM, invariant=1, pageCompression=1,
         title=f"Specification {number}", author="ccmeter", creator="ccmeter",
         subject=f"Usage specification {_clean(spec.get('period'), 20)}",
+        keywords=pdf_marker(spec),
         pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=_on_page)],
     )
     footer = " \u00b7 ".join(x for x in (
@@ -641,6 +692,7 @@ def pdf_bytes(spec: dict) -> bytes:
     while stringWidth(footer, FONT, 7) > room:
         footer = footer[:int(len(footer) * 0.9)].rstrip() + "\u2026"
     doc.ccm_footer = footer
+    doc.ccm_draft = bool(spec.get("draft"))
     doc.build(_story(spec))
     return buf.getvalue()
 

@@ -21,12 +21,12 @@ from metering.render.files import atomic_write
 __all__ = ["SUMMARY_COLUMNS", "ANOMALY_COLUMNS", "ERROR_COLUMNS", "spec_vat",
            "control_totals", "write_summary", "write_anomalies", "write_json"]
 
-SUMMARY_COLUMNS = ("spec_number", "subscriber_id", "name", "currency", "subtotal", "vat",
-                   "total", "issue_date", "due_date")
+SUMMARY_COLUMNS = ("spec_number", "subscriber_id", "name", "document_type", "currency", "subtotal",
+                   "adjustments", "vat", "total", "issue_date", "due_date")
 ANOMALY_COLUMNS = ("kind", "rule", "subscriber_id", "record", "message")
 ERROR_COLUMNS = ("subscriber_id", "family", "rule", "message")
 
-_AMOUNTS = ("subtotal", "vat", "total")
+_AMOUNTS = ("subtotal", "adjustments", "vat", "total")
 _DATES = ("issue_date", "due_date")
 _FIXED_CREATED = datetime(2000, 1, 1)  # workbook metadata: same bytes on every run
 _XLSX_MAX_STR = 32767  # Excel's cell limit
@@ -55,8 +55,10 @@ def _summary_rows(specs: list[dict]) -> list[dict]:
             "spec_number": _text(s.get("spec_number")),
             "subscriber_id": _text(s.get("subscriber_id")),
             "name": _text(s.get("name")),
+            "document_type": _text(s.get("document_type") or "specification"),
             "currency": _text(s.get("currency")),
             "subtotal": _text(s.get("subtotal")),
+            "adjustments": str(sum((_dec(a.get("amount")) for a in s.get("adjustments") or []), Decimal("0.00"))),
             "vat": str(spec_vat(s)),
             "total": _text(s.get("total")),
             "issue_date": _text(s.get("issue_date")),
@@ -131,9 +133,10 @@ def _xlsx_bytes(rows: list[dict], totals: dict[str, dict], errors: list[dict]) -
                 text(ws, r, c, row[col])
     ws.set_column(0, 1, 16)
     ws.set_column(2, 2, 36)
-    ws.set_column(3, 3, 9)
-    ws.set_column(4, 6, 14)
-    ws.set_column(7, 8, 12)
+    ws.set_column(3, 3, 13)
+    ws.set_column(4, 4, 9)
+    ws.set_column(5, 8, 14)
+    ws.set_column(9, 10, 12)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(SUMMARY_COLUMNS) - 1)
 
