@@ -8,7 +8,7 @@ the floor (DuckDB's `read_parquet` group-by of the call legs per subscriber). A 
 timed against a floor taken minutes earlier on a shared machine says little; repeats
 interleaved with the floor give the spread. Used for the before/after of a change: run
 it from a worktree of each commit on the same workspace. `--tables` also times
-`write_tables` (the warehouse tables of publish, with the per-record trace).
+`write_analytics` (the analytic warehouse tables of an issue, with the per-record trace).
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler
         tables_seconds = None
         if tables:  # the warehouse tables of publish, with the per-record trace (rated_records)
             t1 = time.perf_counter()
-            outputs.write_tables(con, bill)
+            outputs.write_analytics(con, bill)
             tables_seconds = time.perf_counter() - t1
     finally:
         con.close()

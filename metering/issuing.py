@@ -239,15 +239,22 @@ def already_issued(con, ws: Workspace, month: Month) -> IssueResult | None:
 def issue_month(con, ws: Workspace, month: Month, catalog: Catalog, *, pdf: bool = True, workers: int = 1,
                 version: str = "", lookback: int | None = None, progress=None) -> IssueResult:
     from metering.clock import check_ended
-    from metering.outputs import write_analytics, write_files
-    from metering.staging_checks import check_staged
     done = already_issued(con, ws, month)
     if done:
         return done
     check_ended(month)
     planned = plan(con, ws, month, catalog, lookback=lookback)
-    bill = planned.bill
-    key = str(month)
+    return publish(con, ws, planned.bill, pdf=pdf, workers=workers, version=version, lookback=lookback,
+                   repriced=planned.repriced, progress=progress)
+
+
+def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: int = 1, version: str = "",
+            lookback: int | None = None, repriced: int = 0, progress=None) -> IssueResult:
+    """Stages every file of the numbered month, checks them, commits the manifest and
+    records the issued documents and the month's analytic tables in the warehouse."""
+    from metering.outputs import write_analytics, write_files
+    from metering.staging_checks import check_staged
+    key = str(bill.month)
     staging = staging_dir(ws, key)
     if staging.exists():
         shutil.rmtree(staging)
@@ -261,13 +268,13 @@ def issue_month(con, ws: Workspace, month: Month, catalog: Catalog, *, pdf: bool
         con, "select path, sha256 from loaded_files order by file_id")]
     manifest = {"month": key, "issued_at": utc_now(), "ccmeter_version": version,
                 "lookback_months": lookback_months() if lookback is None else lookback,
-                "specifications": len(bill.specs), "adjusted_subscribers": planned.repriced,
+                "specifications": len(bill.specs), "adjusted_subscribers": repriced,
                 "files": file_entries(staging, specs), "loaded_files": loaded}
     commit(ws, key, staging, manifest)
     found = read_manifest(ws, key)
     issued_db.record(con, found, bill.specs)
     write_analytics(con, bill)
-    return IssueResult(key, found, False, bill=bill, repriced=planned.repriced, directory=ws.month_dir(key))
+    return IssueResult(key, found, False, bill=bill, repriced=repriced, directory=ws.month_dir(key))
 
 
 # --------------------------------------------------------------------------- drafts

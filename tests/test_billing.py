@@ -84,10 +84,10 @@ def test_rebilling_a_month_gives_byte_identical_files(tmp_path, monkeypatch, cap
     assert main(["bill", "2026-10"]) == 0
     month_dir = Workspace.from_env(home).month_dir("2026-10")
     first = _digest(month_dir)
-    numbers = [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*.json"))]
+    numbers = [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*-*.json"))]
     assert main(["bill", "2026-10"]) == 0
     assert _digest(month_dir) == first
-    assert [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*.json"))] == numbers
+    assert [json.loads(p.read_text())["spec_number"] for p in sorted(month_dir.glob("*-*.json"))] == numbers
     out = capsys.readouterr().out
     assert "specifications:" in out and "total EUR" in out
     assert not [p for p in os.listdir(month_dir) if p.endswith(".tmp")]

@@ -2,11 +2,12 @@
 from metering.checks import trace_mismatches
 from metering.validation import specification_totals
 from metering.billing import bill_month
+from metering.issuing import issue_month
 from metering.catalog import load_catalog
 from metering.db import connect
 from metering.demo import generate_workspace
 from metering.ingest import ingest
-from metering.outputs import write_tables
+from metering.outputs import write_analytics
 from metering.periods import Month
 from metering.workspace import Workspace
 
@@ -22,8 +23,7 @@ def test_checks_hold_on_demo_month_and_catch_tampering(tmp_path):
     generate_workspace(ws.root, months=["2026-10"], size="tiny", bad_files=False)
     con = connect(ws.warehouse)
     ingest(con, ws)
-    bill = bill_month(con, Month(2026, 10), load_catalog())
-    write_tables(con, bill)
+    bill = issue_month(con, ws, Month(2026, 10), load_catalog(), pdf=False).bill
     assert bill.specs
     assert _warehouse_problems(con) == []
     assert trace_mismatches(con, "2026-10") == []
@@ -40,9 +40,9 @@ def test_bill_keeps_aht_history_of_completed_quarters(tmp_path):
     con = connect(ws.warehouse)
     ingest(con, ws)
     bill = bill_month(con, Month(2026, 10), load_catalog())
-    write_tables(con, bill)
+    write_analytics(con, bill)
     quarters = {r[0] for r in con.execute("select distinct quarter from aht_evaluations").fetchall()}
     assert "2026-Q3" in quarters and "2026-Q4" not in quarters  # Q4 is not complete in October
     n = con.execute("select count(*) from aht_evaluations where quarter = '2026-Q3'").fetchall()[0][0]
-    write_tables(con, bill)  # re-run: delete-then-insert, no duplicates
+    write_analytics(con, bill)  # re-run: delete-then-insert, no duplicates
     assert con.execute("select count(*) from aht_evaluations where quarter = '2026-Q3'").fetchall()[0][0] == n

@@ -137,7 +137,8 @@ def test_materialise_ingestion_and_october(ws):
     assert _values(checks["calls_contract"].metadata)["failed"] == 0
 
     billed = _values(result.asset_materializations_for_node("monthly_specifications")[0].metadata)
-    assert billed["specifications"] == 1 and billed["contract_errors"] == 0
+    assert billed["specifications"] == 1 and billed["already_issued"] is False
+    assert billed["numbers"] == "202610-00001 … 202610-00001" and billed["credit_notes"] == 0
     spec = json.loads((ws.month_dir("2026-10") / "S1.json").read_text(encoding="utf-8"))
     assert spec["period"] == "2026-10" and (ws.month_dir("2026-10") / "S1.pdf").is_file()
     assert billed["totals"] == {"EUR": spec["total"]}

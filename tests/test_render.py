@@ -295,14 +295,14 @@ def test_summary_csv_and_control_totals(tmp_path):
     raw = (tmp_path / "summary.csv").read_bytes()
     assert b"\r\n" not in raw.replace(b'and\r\n', b"")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
-    assert rows[0] == ["spec_number", "subscriber_id", "name", "currency", "subtotal", "vat",
-                       "total", "issue_date", "due_date"]
+    assert rows[0] == ["spec_number", "subscriber_id", "name", "document_type", "currency", "subtotal",
+                       "adjustments", "vat", "total", "issue_date", "due_date"]
     assert [r[0] for r in rows[1:]] == ["202610-00000", "202610-00001", "202610-00002"]
     assert rows[1][2] == 'Quote "Q", comma, and\nnewline'
-    assert rows[2] == ["202610-00001", "NL-ANS-0001", "Acme <BV> & Co", "EUR", "2770.11",
-                       "581.72", "3351.83", "2026-11-01", "2026-12-01"]
+    assert rows[2] == ["202610-00001", "NL-ANS-0001", "Acme <BV> & Co", "specification", "EUR", "2770.11",
+                       "0.00", "581.72", "3351.83", "2026-11-01", "2026-12-01"]
     dkk = specs[1]
-    assert rows[3][3:7] == ["DKK", dkk["subtotal"], dkk["vat"][0]["amount"], dkk["total"]]
+    assert rows[3][4:9] == ["DKK", dkk["subtotal"], "0.00", dkk["vat"][0]["amount"], dkk["total"]]
 
     totals = control_totals(specs)
     assert list(totals) == ["DKK", "EUR"]

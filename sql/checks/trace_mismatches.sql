@@ -3,7 +3,7 @@
 with line_quantities as (
     select subscriber_id, code, sum(cast(quantity as decimal(38, 6))) as line_quantity
     from spec_lines
-    where month = $month and code in (select distinct code from rated_records where month = $month)
+    where month = $month and kind = 'line' and code in (select distinct code from rated_records where month = $month)
     group by all
 ),
 traced_quantities as (
