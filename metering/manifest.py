@@ -137,6 +137,7 @@ def commit(ws: Workspace, month: str, staging: Path, manifest: dict) -> None:
         atomic_write(staging / MANIFEST, manifest_bytes(manifest))
         os.rename(staging, month_dir)
         fsync_dir(month_dir.parent)
+        _remove_if_empty(staging.parent)
         return
     if manifest_path(ws, month).exists():
         raise IssueError(f"{month} is already issued")
@@ -155,6 +156,14 @@ def commit(ws: Workspace, month: str, staging: Path, manifest: dict) -> None:
     atomic_write(month_dir / MANIFEST, manifest_bytes(manifest))
     journal.unlink()
     shutil.rmtree(staging, ignore_errors=True)
+    _remove_if_empty(staging.parent)
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:  # not empty (another month staged) or gone
+        pass
 
 
 def recover(ws: Workspace) -> list[str]:
