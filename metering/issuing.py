@@ -189,9 +189,27 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
         else:
             spec = _adjustment_only(prep.subscribers[sid], month, number, fixes.currencies[sid], adjs, draft,
                                     revised, catalog)
+        _balance_corrections(ws, issued.get(str(months_back(month, 1))), spec)
         bill.specs.append(spec)
         bill.lines[sid] = part.lines if part else []
     return Planned(bill, fixes, len(fixes.adjustments))
+
+
+def _balance_corrections(ws: Workspace, previous: Issued | None, spec: dict) -> None:
+    """A balance statement whose opening differs from the closing issued for the previous
+    month shows the difference as a `correction` (late data changed the history)."""
+    if previous is None or not spec["balances"]:
+        return
+    path = ws.month_dir(previous.month) / f"{spec['subscriber_id']}.json"
+    if not any(f["name"] == path.name for f in previous.specifications()):
+        return
+    import json
+    closing = {(b.get("kind"), b.get("card_id")): Decimal(b["closing"])
+               for b in json.loads(path.read_bytes()).get("balances") or []}
+    for b in spec["balances"]:
+        before = closing.get((b.get("kind"), b.get("card_id")))
+        if before is not None and before != Decimal(b["opening"]):
+            b["correction"] = str(Decimal(b["opening"]) - before)
 
 
 def _adjustment_only(sub: Subscriber, month: Month, number, currency: str, adjs: list[Adjustment], draft: bool,
@@ -244,6 +262,9 @@ def issue_month(con, ws: Workspace, month: Month, catalog: Catalog, *, pdf: bool
         return done
     check_ended(month)
     planned = plan(con, ws, month, catalog, lookback=lookback)
+    if progress and planned.corrections.months:
+        progress(f"re-rated {', '.join(planned.corrections.months)}: {planned.repriced} subscriber(s) re-priced "
+                 "by late data or changed tariffs; their differences go on this month as adjustments")
     return publish(con, ws, planned.bill, pdf=pdf, workers=workers, version=version, lookback=lookback,
                    repriced=planned.repriced, progress=progress)
 

@@ -138,7 +138,7 @@ def cmd_bill(args) -> int:
         return 0
     _say(f"[2/3] Rating {month}, re-rating the issued months of the look-back")
     result = issue_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers, version=_version(),
-                         progress=lambda m: _say(f"[3/3] {m[0].upper()}{m[1:]}"))
+                         progress=lambda m: _say(f"      {m[0].upper()}{m[1:]}"))
     quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
     con.close()
     bill = result.bill

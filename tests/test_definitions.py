@@ -164,6 +164,30 @@ def test_materialise_ingestion_and_october(ws):
     assert not rerun.asset_materializations_for_node("monthly_specifications")
 
 
+def test_a_rerun_of_an_issued_partition_changes_nothing_and_says_so(ws, monkeypatch):
+    monkeypatch.setenv("CCMETER_TODAY", "2026-12-04")
+    first = dg.materialize([raw_feeds, monthly_specifications], partition_key="2026-10", resources=defs.resources)
+    issued = _values(first.asset_materializations_for_node("monthly_specifications")[0].metadata)
+    month_dir = ws.month_dir("2026-10")
+    before = {p.name: p.read_bytes() for p in month_dir.iterdir()}
+    write_feed(ws, "calls", "calls-late.csv", [{
+        "call_id": "LATE", "subscriber_id": "S1", "call_type": "inbound", "started_at": "2026-10-07T09:00:00Z",
+        "answered_at": "2026-10-07T09:00:10Z", "ended_at": "2026-10-07T09:01:10Z", "talk_s": 60}])
+    again = dg.materialize([raw_feeds, monthly_specifications], partition_key="2026-10", resources=defs.resources)
+    meta = _values(again.asset_materializations_for_node("monthly_specifications")[0].metadata)
+    assert meta["already_issued"] is True and meta["issued_at"] == issued["issued_at"]
+    assert meta["late_records"] == 1 and meta["numbers"] == issued["numbers"]
+    assert {p.name: p.read_bytes() for p in month_dir.iterdir()} == before
+    # an open month is refused: the step fails, nothing is written
+    monkeypatch.setenv("CCMETER_TODAY", "2026-10-20")
+    open_month = dg.materialize([raw_feeds, monthly_specifications], partition_key="2026-10",
+                                resources=defs.resources, raise_on_error=False, selection=[monthly_specifications])
+    assert open_month.success  # issued already: still a no-op, whatever the clock says
+    refused = dg.materialize([raw_feeds, monthly_specifications], partition_key="2026-11",
+                             resources=defs.resources, raise_on_error=False, selection=[monthly_specifications])
+    assert not refused.success and not ws.month_dir("2026-11").exists()
+
+
 def test_quarterly_aht(ws):
     write_feed(ws, "subscriptions", "subscriptions-messaging.csv", [
         {"subscriber_id": "S1", "product": "messaging:BASIC", "quantity": 1, "valid_from": "2026-07-01",

@@ -532,9 +532,13 @@ def _balances(balances: list) -> list:
         rows.append([first, _clean(b.get("purchase_date"), 20), _clean(b.get("unit"), 20)]
                     + [group_digits(b.get(k)) for k in
                        ("opening", "credited", "consumed", "forfeited", "closing")])
+    notes = [f"{_clean(b.get('card_id') or b.get('kind'), 80)}: the opening balance differs from the closing "
+             f"balance issued for the previous month by {group_digits(b['correction'])} {_clean(b.get('unit'), 20)} "
+             "(a correction after late data)" for b in balances if b.get("correction")]
     return [_heading("Prepaid balances"),
             *_listing(header, rows, _BAL_W, right_cols=range(3, 8),
-                      extra=[("FONT", (7, 1), (7, -1), BOLD, SIZE, 10.5)])]
+                      extra=[("FONT", (7, 1), (7, -1), BOLD, SIZE, 10.5)])] + \
+        [Paragraph(_markup(n), _LISTP, bulletText="\u2022") for n in notes]
 
 
 def _aht(a: dict, revised: bool = False) -> list:
