@@ -247,3 +247,46 @@ def test_a_month_folder_from_before_manifests_is_adopted_once(ws, capsys):
     after = snapshot(month_dir)
     assert {k: v for k, v in after.items() if k != "manifest.json"} == before
     assert main(["verify", "2026-10"]) == 0
+
+
+def test_a_commit_interrupted_between_moves_is_rolled_back_and_redone(ws, monkeypatch):
+    """The month folder exists (a user's file in it), so the commit moves files in under a
+    journal: a crash after some moves leaves files without a manifest; the next run rolls
+    them back (the user's file stays) and issues the month as an uninterrupted run."""
+    import metering.manifest as manifest
+    example_1_subscriber(ws)
+    month_dir = ws.month_dir("2026-10")
+    month_dir.mkdir(parents=True)
+    (month_dir / "notes.csv").write_text("mine\n")
+    real_rename = os.rename
+    calls = {"n": 0}
+
+    def crashing_rename(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("power cut")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(manifest.os, "rename", crashing_rename)
+    with pytest.raises(KeyboardInterrupt):
+        main(["bill", "2026-10", "--skip-checks"])
+    monkeypatch.setattr(manifest.os, "rename", real_rename)
+    assert not (month_dir / "manifest.json").exists()
+    assert len(list(month_dir.iterdir())) == 3  # two moved files and the user's
+    assert run("2026-10") == 0
+    files = sorted(p.name for p in month_dir.iterdir())
+    assert files == ["S1.json", "anomalies.csv", "manifest.json", "notes.csv", "summary.csv", "summary.xlsx"]
+    assert (month_dir / "notes.csv").read_text() == "mine\n"
+    assert main(["verify", "2026-10"]) == 0
+    assert not (ws.specifications / ".staging").exists()
+
+
+def test_a_users_file_with_a_name_ccmeter_must_write_stops_the_issue(ws, capsys):
+    example_1_subscriber(ws)
+    month_dir = ws.month_dir("2026-10")
+    month_dir.mkdir(parents=True)
+    (month_dir / "summary.csv").write_text("finance's summary\n")
+    assert run("2026-10") == 1
+    assert "did not write" in capsys.readouterr().err
+    assert (month_dir / "summary.csv").read_text() == "finance's summary\n"
+    assert not (month_dir / "manifest.json").exists() and not (month_dir / "S1.json").exists()
