@@ -547,9 +547,19 @@ class Catalog:
         return self.families[family].vat.rate
 
 
-@lru_cache(maxsize=4)
 def load_catalog(directory: str | None = None) -> Catalog:
-    return Catalog(Path(directory) if directory else None)
+    """The catalog of `directory` (default: $CCMETER_TARIFFS or tariffs/), loaded again
+    whenever a tariff file changed, so a long-running process (the Dagster daemon, a
+    re-rating after a tariff correction) never prices with stale files."""
+    path = Path(directory) if directory else tariffs_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(path.glob("*.yaml"))) \
+        if path.is_dir() else ()
+    return _cached_catalog(path, stamp)
+
+
+@lru_cache(maxsize=4)
+def _cached_catalog(directory: Path, stamp: tuple) -> Catalog:
+    return Catalog(directory)
 
 
 def all_prices(model: BaseModel) -> list[Price]:

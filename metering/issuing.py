@@ -49,6 +49,40 @@ class Corrections:
     revised_aht: dict[str, list[dict]] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
     months: list[str] = field(default_factory=list)  # months re-rated
+    unchanged: list[str] = field(default_factory=list)  # months nothing could have changed since issue
+
+
+def inputs_fingerprint() -> dict[str, str]:
+    """What besides the loaded data decides a month's lines: the tariff files and the
+    code that reads them."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from metering.catalog import tariffs_dir
+    h = hashlib.sha256()
+    for p in sorted(tariffs_dir().glob("*.yaml")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    try:
+        code = version("ccmeter")
+    except PackageNotFoundError:  # pragma: no cover
+        code = "unknown"
+    return {"tariffs_sha256": h.hexdigest(), "ccmeter_version": code}
+
+
+def unchanged_since_issue(con, issued: Issued, fingerprint: dict[str, str]) -> bool:
+    """Whether re-rating the issued month could give anything but its issued lines: only
+    when the tariffs or the code changed, or a file loaded since its issue holds
+    subscribers, subscriptions or usage of that month or earlier (ledgers and the AHT
+    chain carry history forward only, so later usage never changes an earlier month).
+    A shortcut, never a rule: when in doubt the month is re-rated."""
+    from metering import sqlfiles
+    man = issued.manifest
+    if any(man.get(k) != v for k, v in fingerprint.items()):
+        return False
+    for feed, _, earliest in rows(con, sqlfiles.sql("issuing/files_since_issue"), {"month": issued.month}):
+        if feed in ("subscribers", "subscriptions") or (earliest is not None and earliest <= issued.month):
+            return False
+    return True
 
 
 def _amount(adjs: list[Adjustment]) -> Decimal:
@@ -64,8 +98,12 @@ def corrections(con, prep: Prepared, target: Month, issued: dict[str, Issued], l
         months = [only] if str(only) in issued else []
     else:
         months = [m for m in (months_back(target, k) for k in range(lookback, 0, -1)) if str(m) in issued]
+    fingerprint = inputs_fingerprint()
     for m in months:
         key = str(m)
+        if unchanged_since_issue(con, issued[key], fingerprint):
+            out.unchanged.append(key)
+            continue
         out.months.append(key)
         rated = rate_month(prep, m)
         lines = issued_db.issued_lines(con, key)
@@ -287,7 +325,9 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     specs = {f"{s['subscriber_id']}.json": s for s in bill.specs}
     loaded = [{"path": p, "sha256": s} for p, s in rows(
         con, "select path, sha256 from loaded_files order by file_id")]
-    manifest = {"month": key, "issued_at": utc_now(), "ccmeter_version": version,
+    fingerprint = inputs_fingerprint()
+    manifest = {"month": key, "issued_at": utc_now(), "ccmeter_version": version or fingerprint["ccmeter_version"],
+                "tariffs_sha256": fingerprint["tariffs_sha256"],
                 "lookback_months": lookback_months() if lookback is None else lookback,
                 "specifications": len(bill.specs), "adjusted_subscribers": repriced,
                 "files": file_entries(staging, specs), "loaded_files": loaded}

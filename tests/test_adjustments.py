@@ -213,3 +213,42 @@ def test_adjustments_wait_while_the_issuing_month_has_a_contract_error(ws, monke
     # two calls at tier 1 (3.03) and 2 × 60 s over 90 s at 1.64/min (3.28), for October
     assert {(a["period"], a["code"], a["amount"]) for a in dec["adjustments"]} == {
         ("2026-10", "phone.calls.tier1", "6.06"), ("2026-10", "phone.talk_over_90s", "3.28")}
+
+
+def _plan(ws, month):
+    from metering.issuing import plan
+    con = connect(ws.warehouse)
+    try:
+        ingest(con, ws)
+        return plan(con, ws, Month.parse(month), load_catalog())
+    finally:
+        con.close()
+
+
+def test_issued_months_nothing_could_change_are_not_rerated_and_a_tariff_correction_is(ws, monkeypatch, tmp_path):
+    import shutil
+
+    from metering.catalog import tariffs_dir
+    subscriber(ws, "T", "NL")
+    rows(ws, "a.csv", ("T", "phone:BASIC"))
+    write_feed(ws, "calls", "c-oct.csv", [call(f"o{i}", "T", at(2 + i), 60) for i in range(3)])
+    issue(ws, "2026-10")
+    # only November's usage arrived: October cannot change (history runs forward)
+    write_feed(ws, "calls", "c-nov.csv", [call(f"n{i}", "T", at(2 + i, month=11), 60) for i in range(2)])
+    planned = _plan(ws, "2026-11")
+    assert planned.corrections.unchanged == ["2026-10"] and planned.corrections.months == []
+    # a late October call: October is re-rated
+    write_feed(ws, "calls", "c-oct-late.csv", [call("late", "T", at(20), 60)])
+    planned = _plan(ws, "2026-11")
+    assert planned.corrections.months == ["2026-10"]
+    assert adj(only(planned.bill, "T")) == {"phone.calls.tier1": "3.03"}
+    # a tariff corrected for a period already issued is billed as adjustments too
+    corrected = tmp_path / "tariffs"
+    shutil.copytree(tariffs_dir(), corrected)
+    text = (corrected / "answering.yaml").read_text()
+    (corrected / "answering.yaml").write_text(text.replace('price: "3.03"}', 'price: "3.13"}', 1))
+    monkeypatch.setenv("CCMETER_TARIFFS", str(corrected))
+    planned = _plan(ws, "2026-11")
+    # 4 calls of October at tier 1, now 3.13: 12.52 against 9.09 issued (a new key: price 3.13)
+    assert {(a["code"], a["unit_price"], a["amount"]) for a in only(planned.bill, "T")["adjustments"]} == {
+        ("phone.calls.tier1", "3.03", "-9.09"), ("phone.calls.tier1", "3.13", "12.52")}
