@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -188,11 +189,15 @@ def recover(ws: Workspace) -> list[str]:
         shutil.rmtree(root, ignore_errors=True)
         done.append("staging folders of an interrupted run removed")
     if ws.specifications.is_dir():
-        for tmp in ws.specifications.rglob(f".*{TMP_MARK}*.tmp"):
-            if tmp.is_file():
+        for tmp in ws.specifications.rglob(".*.tmp"):
+            if tmp.is_file() and (TMP_MARK in tmp.name or LEGACY_TMP.fullmatch(tmp.name)):
                 tmp.unlink()
                 done.append(f"temporary file {tmp.relative_to(ws.root)} removed")
     return done
+
+
+# what ccmeter versions before the `.ccmeter-` mark left: ".<file we write>.<mkstemp 8>.tmp"
+LEGACY_TMP = re.compile(r"\.[A-Za-z0-9_.-]+\.(json|pdf|csv|xlsx)\.[a-z0-9_]{8}\.tmp")
 
 
 def adopt_legacy(ws: Workspace, loaded_files: list[dict], version: str) -> list[str]:

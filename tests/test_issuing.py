@@ -290,3 +290,17 @@ def test_a_users_file_with_a_name_ccmeter_must_write_stops_the_issue(ws, capsys)
     assert "did not write" in capsys.readouterr().err
     assert (month_dir / "summary.csv").read_text() == "finance's summary\n"
     assert not (month_dir / "manifest.json").exists() and not (month_dir / "S1.json").exists()
+
+
+def test_recover_removes_only_ccmeters_temporary_files(ws):
+    from metering.manifest import recover
+    month_dir = ws.month_dir("2026-09")
+    month_dir.mkdir(parents=True)
+    ours = [month_dir / ".S1.json.ccmeter-abc.tmp", month_dir / ".S1.pdf.k2j4_9zq.tmp"]
+    theirs = [month_dir / ".notes.tmp", month_dir / "draft.tmp", month_dir / ".S1.json.tmp"]
+    for p in ours + theirs:
+        p.write_text("x")
+    (ws.specifications / ".staging" / "2026-09").mkdir(parents=True)
+    done = recover(ws)
+    assert [p for p in ours if p.exists()] == [] and all(p.exists() for p in theirs)
+    assert not (ws.specifications / ".staging").exists() and done
