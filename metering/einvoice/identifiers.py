@@ -120,11 +120,19 @@ def nl_vat_error(value: str) -> str | None:
     return None
 
 
+def vat_prefix_error(value: str) -> str | None:
+    """A VAT identifier must start with its country's ISO code (EN 16931 BR-CO-09)."""
+    if not re.fullmatch(r"[A-Z]{2}[0-9A-Za-z+*.]{2,13}", value):
+        return f"VAT id {value!r} must be a two-letter country prefix followed by 2-13 letters or digits"
+    return None
+
+
 def vat_id_error(value: str) -> str | None:
     """A VAT identifier must start with its country's ISO code (EN 16931 BR-CO-09; Greece:
     EL); an NL one is checked further."""
-    if not re.fullmatch(r"[A-Z]{2}[0-9A-Za-z+*.]{2,13}", value):
-        return f"VAT id {value!r} must be a two-letter country prefix followed by 2-13 letters or digits"
+    problem = vat_prefix_error(value)
+    if problem:
+        return problem
     if value.startswith("NL"):
         return nl_vat_error(value)
     return None
