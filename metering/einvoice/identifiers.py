@@ -7,7 +7,7 @@ here raises on user data.
 - BE enterprise number (Peppol scheme 0208): 10 digits, the last two = 97 − (first
   eight mod 97) (the rule PEPPOL-COMMON-R043 applies).
 - DK CVR (0184): 8 digits, weights 2 7 6 5 4 3 2 1, weighted sum ≡ 0 (mod 11).
-- GS1 GLN (0088): digits, GS1 mod-10 check digit (weights 3, 1 from the right).
+- GS1 GLN (0088): 13 digits, GS1 mod-10 check digit (weights 3, 1 from the right).
 - NL KVK (0106): 8 digits (the KVK publishes no check digit).
 - NL OIN (0190): 20 digits.
 - IBAN: ISO 13616 mod 97 = 1, with the country's length.
@@ -70,12 +70,12 @@ def dk_cvr_error(value: str) -> str | None:
 
 
 def gln_error(value: str) -> str | None:
-    if not (_DIGITS.fullmatch(value) and len(value) in (8, 12, 13, 14)):
-        return f"GS1 number {value!r} must be 8, 12, 13 or 14 digits"
+    if not (_DIGITS.fullmatch(value) and len(value) == 13):
+        return f"GLN {value!r} must be 13 digits"
     body, check = value[:-1], int(value[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     if (10 - total % 10) % 10 != check:
-        return f"GS1 number {value!r} fails its check digit"
+        return f"GLN {value!r} fails its GS1 check digit"
     return None
 
 

@@ -260,7 +260,7 @@ def _line(ln: dict, sign: int, what: str) -> _Line:
     else:
         reader = f"{_plain(quantity * sign)} {unit}".strip()
         per = f" per {price_unit}" if price_unit else ""
-        notes.append(f"Quantity {reader} at {_plain(unit_price)}{per}")
+        notes.append(f"Quantity {reader} at {_text(ln.get('unit_price'), 40)}{per}")
         q, p, unit_code = (Decimal(-1) if amount < 0 else Decimal(1)), abs(amount), ONE
     return _Line(code, name, q, unit_code, p, amount, rate, "; ".join(notes), None)
 
