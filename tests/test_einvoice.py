@@ -255,7 +255,21 @@ MIXED_CREDIT = make_spec(
           rule="X3")],
     sid="NL-ANS-4", period="2026-11", spec_number="202611-00006", issue_date="2026-12-01", due_date="2026-12-31")
 
-DOCUMENTS = {"answering": ANSWERING, "service_pack": SERVICE_PACK, "klippekort": KLIPPEKORT,
+TWO_RATES = make_spec([
+    line("phone.plan", "1", "month", "35.00", "month", "35.00"),
+    line("training.hours", "90", "minute", "33.05", "hour", "49.58", rate="0.09"),
+    line("servicepack.travel", "24.5", "km", "0.80", "km", "19.60", rate="0.09"),
+], sid="NL-X-1")
+DK_CREDIT = make_spec(
+    [line("klippekort.purchase", "1", "card", "100.00", "card", "100.00", rate="0.25")],
+    [line("klippekort.overflow", "-3", "klip", "499.50", "klip", "-1498.50", rate="0.25", period="2026-07",
+          adjusts="202607-00002", rule="X3"),
+     line("klippekort.overflow", "0", "klip", "499.50", "klip", "-10.00", rate="0.25", period="2026-08",
+          adjusts=None, rule="X3")],
+    sid="DK-KK-9", country="DK", currency="DKK", period="2026-11", spec_number="202611-00002",
+    issue_date="2026-12-01", due_date="2026-12-31", buyer_reference="Réf. <Ærø> & \"x\"")
+
+DOCUMENTS = {"two_rates": TWO_RATES, "dk_credit_note": DK_CREDIT, "answering": ANSWERING, "service_pack": SERVICE_PACK, "klippekort": KLIPPEKORT,
              "interact": INTERACT, "remote_support": REMOTE, "adjusted": ADJUSTED, "credit_note": CREDIT,
              "mixed_credit_note": MIXED_CREDIT}
 
