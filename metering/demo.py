@@ -47,6 +47,10 @@ remote_support (NL, EUR)
   NL-RS-0002   remote:standard + remote:pager {"unit_price": "25.00"}; night sessions
   NL-RS-0003   remote:standard; one 10-minute session a month (invoice minimum)
 
+E-invoice data (street, city, postcode, company_id, peppol_id, buyer_reference) for
+NL-ANS-0002, NL-RS-0002 (KVK 0106), BE-IX-0001 (0208), DK-KK-0003, DK-KK-0004 (CVR
+0184); BE-SP-0001 has a company id failing its mod-97 check (einvoice.skipped).
+
 "tiny" keeps 12 of these; an int size above ~40,000 legs adds generated ("bulk")
 subscribers of every family, one per 1,000 legs, so a 10 M-leg month has ~10 k
 subscribers, ~2 M interactions and ~50 k work logs.

@@ -16,7 +16,14 @@ import xmlschema
 
 from metering.einvoice import identifiers as ids
 from metering.einvoice.seller import DEMO_SELLER, Seller, SellerError, load_seller, load_seller_file
-from metering.einvoice.ubl import CUSTOMIZATION_ID, PROFILE_ID, UNIT_CODES, EinvoiceSkipped, ubl_document
+from metering.einvoice.ubl import (
+    CUSTOMIZATION_ID,
+    PROFILE_ID,
+    UNIT_CODES,
+    EinvoiceSkipped,
+    skipped_anomaly,
+    ubl_document,
+)
 
 XSD = Path(__file__).resolve().parent / "ubl21" / "maindoc"
 SCHEMA = Path(__file__).resolve().parent.parent / "metering" / "einvoice" / "specification.schema.json"
@@ -469,6 +476,11 @@ def test_skipped_with_reason(seller, change, anomaly, reason):
     result = ubl_document(spec, seller)
     assert isinstance(result, EinvoiceSkipped)
     assert result.anomaly is anomaly and reason in result.reason
+    a = skipped_anomaly(spec, result)
+    if anomaly:
+        assert (a.kind, a.subscriber_id) == ("einvoice.skipped", "NL-ANS-1") and reason in a.message
+    else:
+        assert a is None
 
 
 def test_be_customer_malformed_company_id_skipped(seller):

@@ -10,8 +10,10 @@ Interface (for issuing; nothing here writes files or touches the warehouse):
     if isinstance(result, bytes):
         write ubl/<subscriber_id>.xml with result (list it in the manifest)
     elif result.anomaly:
-        an `einvoice.skipped` anomaly for spec["subscriber_id"] with result.reason
-    # else: nothing to do (no peppol_id, or a draft)
+        bill.anomalies.append(skipped_anomaly(spec, result))   # kind `einvoice.skipped`
+    # else: nothing to do (no peppol_id, a draft, no charge line)
+
+    spec["seller"] = seller.as_json()             # before writing the JSON: the PDF prints it
 
 `ubl_document` reads the specification dict alone (decimals as strings, the format of
 data-contract.md) and never raises on its content: a subscriber without `peppol_id` or a
@@ -51,7 +53,8 @@ from decimal import Decimal, InvalidOperation
 from metering.einvoice import identifiers as ids
 from metering.einvoice.seller import Seller
 
-__all__ = ["EinvoiceSkipped", "ubl_document", "UNIT_CODES", "CUSTOMIZATION_ID", "PROFILE_ID"]
+__all__ = ["EinvoiceSkipped", "ubl_document", "skipped_anomaly", "UNIT_CODES", "CUSTOMIZATION_ID",
+           "PROFILE_ID"]
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -91,6 +94,17 @@ class EinvoiceSkipped:
     there is simply nothing to send (no peppol_id, a draft)."""
     reason: str
     anomaly: bool = True
+
+
+def skipped_anomaly(spec: dict, skipped: EinvoiceSkipped):
+    """The `einvoice.skipped` anomaly (metering.lines.Anomaly) of a specification whose
+    e-invoice was skipped for malformed data; None when nothing was malformed."""
+    from metering.lines import Anomaly
+    if not skipped.anomaly:
+        return None
+    sid = str(spec.get("subscriber_id") or "")
+    return Anomaly("einvoice.skipped", "einvoice", sid, f"subscribers/{sid}",
+                   f"no e-invoice for {spec.get('spec_number')}: {skipped.reason}")
 
 
 class _Skip(Exception):
