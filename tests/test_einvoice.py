@@ -171,6 +171,14 @@ def test_seller_errors_name_file_and_field(tmp_path, change, field):
     assert str(path) in str(err.value) and field in str(err.value)
 
 
+def test_seller_optional_contact_may_be_empty(tmp_path):
+    (tmp_path / "seller.yaml").write_text(SELLER_YAML.replace('email: "billing@demo-contactcenter.example"',
+                                                              'email: ""\nphone: "+31 30 000 0000"'),
+                                          encoding="utf-8")
+    s = load_seller(tmp_path)
+    assert s.email is None and s.phone == "+31 30 000 0000"
+
+
 def test_seller_file_not_yaml(tmp_path):
     (tmp_path / "seller.yaml").write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(SellerError, match="not valid YAML"):

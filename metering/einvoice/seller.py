@@ -86,11 +86,15 @@ class Seller(BaseModel):
     demo: bool = False
 
     @field_validator("name", "street", "city", "postcode", "country", "vat_id", "company_id",
-                     "company_scheme", "peppol_id", "iban", "bic", "payment_terms", "email", "phone",
-                     mode="before")
+                     "company_scheme", "peppol_id", "iban", "bic", "payment_terms", mode="before")
     @classmethod
     def _one_line(cls, v: Any) -> Any:
         return None if v is None else _text(v)
+
+    @field_validator("email", "phone", mode="before")
+    @classmethod
+    def _optional_line(cls, v: Any) -> Any:
+        return None if v is None or (isinstance(v, str) and not v.strip()) else _text(v)
 
     @field_validator("country")
     @classmethod
