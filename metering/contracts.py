@@ -23,6 +23,13 @@ class Subscriber:
     address: str | None = None
     vat_id: str | None = None
     email: str | None = None
+    # e-invoice fields (data-contract.md), as loaded: checked when the e-invoice is made
+    street: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    company_id: str | None = None
+    peppol_id: str | None = None
+    buyer_reference: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -92,9 +99,11 @@ class ContractProblem(ValueError):
 
 def load_subscribers(con) -> dict[str, Subscriber]:
     out = {}
-    for sid, name, country, address, vat_id, email in rows(
-            con, "select subscriber_id, name, country, address, vat_id, email from subscribers order by subscriber_id"):
-        out[sid] = Subscriber(sid, name, country, address, vat_id, email)
+    for sid, name, country, address, vat_id, email, street, city, postcode, company_id, peppol_id, ref in rows(
+            con, "select subscriber_id, name, country, address, vat_id, email, street, city, postcode, "
+                 "company_id, peppol_id, buyer_reference from subscribers order by subscriber_id"):
+        out[sid] = Subscriber(sid, name, country, address, vat_id, email, street, city, postcode, company_id,
+                              peppol_id, ref)
     return out
 
 

@@ -47,6 +47,10 @@ remote_support (NL, EUR)
   NL-RS-0002   remote:standard + remote:pager {"unit_price": "25.00"}; night sessions
   NL-RS-0003   remote:standard; one 10-minute session a month (invoice minimum)
 
+E-invoice data (street, city, postcode, company_id, peppol_id, buyer_reference) for
+NL-ANS-0002, NL-RS-0002 (KVK 0106), BE-IX-0001 (0208), DK-KK-0003, DK-KK-0004 (CVR
+0184); BE-SP-0001 has a company id failing its mod-97 check (einvoice.skipped).
+
 "tiny" keeps 12 of these; an int size above ~40,000 legs adds generated ("bulk")
 subscribers of every family, one per 1,000 legs, so a 10 M-leg month has ~10 k
 subscribers, ~2 M interactions and ~50 k work logs.
@@ -77,7 +81,8 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 EPOCH = date(1970, 1, 1)
 
 COLUMNS = {
-    "subscribers": ["subscriber_id", "name", "country", "address", "vat_id", "email"],
+    "subscribers": ["subscriber_id", "name", "country", "address", "vat_id", "email",
+                    "street", "city", "postcode", "company_id", "peppol_id", "buyer_reference"],
     "subscriptions": ["subscriber_id", "product", "quantity", "valid_from", "valid_to", "params"],
     "calls": ["call_id", "subscriber_id", "call_type", "parent_call_id", "started_at", "answered_at",
               "ended_at", "talk_s", "caller_number", "destination_country", "report"],
@@ -273,6 +278,33 @@ def _contact(rng: np.random.Generator, sub: Sub) -> None:
     sub.vat_id = {"NL": f"NL{digits:09d}B01", "BE": f"BE0{digits:09d}", "DK": f"DK{digits % 10**8:08d}"}[c]
     slug = re.sub(r"[^a-z0-9]+", "-", sub.name.lower().encode("ascii", "ignore").decode()).strip("-") or "klant"
     sub.email = f"facturen@{slug}.{c.lower()}" if c != "DK" else f"faktura@{slug}.dk"
+
+
+# E-invoice data of some demo subscribers (data-contract.md): company id, Peppol id,
+# buyer reference; street, postcode and city come from the generated address. Valid
+# identifiers for NL (KVK 0106), BE (enterprise number 0208, mod 97) and DK (CVR 0184,
+# mod 11); BE-SP-0001's company id fails its mod-97 check, so its e-invoice is skipped
+# (`einvoice.skipped`) while its specification is issued as usual.
+EINVOICE = {
+    "NL-ANS-0002": ("34567890", "0106:34567890", "PO-2026-0042"),
+    "NL-RS-0002": ("56789012", "0106:56789012", "Inkoop 7731"),
+    "BE-IX-0001": ("0123456749", "0208:0123456749", ""),
+    "BE-SP-0001": ("0123.456.748", "0208:0123456749", ""),
+    "DK-KK-0004": ("12345674", "0184:12345674", "Ordre 2026/118"),
+    "DK-KK-0003": ("29710007", "0184:29710007", ""),
+}
+
+
+def _einvoice_fields(sub: "Sub") -> list[str]:
+    """street, city, postcode, company_id, peppol_id, buyer_reference of a demo
+    subscriber (empty for those without an e-invoice)."""
+    if sub.id not in EINVOICE:
+        return ["", "", "", "", "", ""]
+    street, _, town = sub.address.partition(", ")
+    parts = town.split(" ")
+    cut = 2 if sub.country == "NL" else 1  # NL postcodes are "1234 AB"
+    postcode, city = " ".join(parts[:cut]), " ".join(parts[cut:])
+    return [street, city, postcode, *EINVOICE[sub.id]]
 
 
 def _roster(D: date, F: date, history: date | None, tiny: bool, n_bulk: int, seed: int) -> list[Sub]:
@@ -1163,7 +1195,8 @@ def generate_workspace(root: pathlib.Path, months: list[str] = ["2026-10"], size
     w = _Writer(root)
     counts = {"subscribers": 0, "subscriptions": 0, "calls": 0, "interactions": 0, "worklogs": 0}
     w.text("subscribers", "subscribers.csv",
-           [COLUMNS["subscribers"]] + [[s.id, s.name, s.country, s.address, s.vat_id, s.email] for s in subs])
+           [COLUMNS["subscribers"]] + [[s.id, s.name, s.country, s.address, s.vat_id, s.email, *_einvoice_fields(s)]
+                                  for s in subs])
     counts["subscribers"] = len(subs)
     contract_rows, change_rows = [], []
     for s in subs:

@@ -15,9 +15,13 @@ class Feed:
     formats: tuple[str, ...] = (".csv", ".parquet")
 
 
+# Optional e-invoice columns of the subscribers feed (data-contract.md). Malformed values
+# still load: they only keep the subscriber's e-invoice back (an `einvoice.skipped` anomaly).
+EINVOICE_COLUMNS = ("street", "city", "postcode", "company_id", "peppol_id", "buyer_reference")
+
 FEEDS: dict[str, Feed] = {
     "subscribers": Feed(
-        "subscribers", ("subscriber_id", "name", "country", "address", "vat_id", "email"),
+        "subscribers", ("subscriber_id", "name", "country", "address", "vat_id", "email") + EINVOICE_COLUMNS,
         ("subscriber_id", "name", "country"), "subscriber_id", "subscribers", (".csv",)),
     "subscriptions": Feed(
         "subscriptions", ("subscriber_id", "product", "quantity", "valid_from", "valid_to", "params"),

@@ -33,7 +33,23 @@ TABLES = ("loaded_files", "quarantine", "calls", "interactions", "worklogs", "su
 def create_tables(con) -> None:
     for name in TABLES:
         sqlfiles.run(con, f"tables/{name}")
+    migrate_subscribers(con)
     sqlfiles.run(con, "tables/subscriptions")
+
+
+def migrate_subscribers(con) -> None:
+    """A warehouse made before the e-invoice columns gets them (null for the rows it
+    holds); `create table if not exists` alone would leave the old table as it is."""
+    from metering.feeds import EINVOICE_COLUMNS
+    present = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'main' "
+        "and table_name = 'subscribers'").fetchall()}
+    for column in EINVOICE_COLUMNS:
+        if column not in present:
+            # an identifier of the feed definition (code), checked like any table name
+            if not column.isidentifier() or not column.islower():
+                raise ValueError(f"not a column name: {column!r}")
+            con.execute(sqlfiles.sql("migrations/subscribers_add_column").replace("__column__", column))
 
 
 @dataclass

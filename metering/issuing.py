@@ -25,6 +25,7 @@ from metering.render.files import atomic_write
 from metering.specification import Adjustment, build, spec_number
 from metering.workspace import Workspace
 
+SCHEMA_VERSION = 2  # of the specification JSON (metering/einvoice/specification.schema.json)
 LOOKBACK_MONTHS = 12  # X3: pricing.md's assumption; `--lookback` / CCMETER_LOOKBACK_MONTHS
 REMOTE_CODES = ("remote.", "invoice.minimum")
 
@@ -198,6 +199,8 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
     # rated last: the per-record trace written at issue reads the working tables of the
     # month rated last on this connection
     rated = rate_month(prep, month)
+    from metering.einvoice.seller import load_seller
+    seller = load_seller(ws.root).as_json()  # SellerError: a broken seller.yaml stops the run
     bill = MonthBill(month, errors=rated.errors, ledger=rated.ledger, aht_rows=rated.aht_rows,
                      aht_quarters=rated.aht_quarters, draft=draft)
     bill.anomalies = list(rated.anomalies) + fixes.anomalies + extra
@@ -228,7 +231,7 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
             spec = _adjustment_only(prep.subscribers[sid], month, number, fixes.currencies[sid], adjs, draft,
                                     revised, catalog)
         _balance_corrections(ws, issued.get(str(months_back(month, 1))), spec)
-        bill.specs.append(spec)
+        bill.specs.append({"schema_version": SCHEMA_VERSION, **spec, "seller": seller})
         bill.lines[sid] = part.lines if part else []
     return Planned(bill, fixes, len(fixes.adjustments))
 
@@ -318,9 +321,12 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
+    einvoices = _einvoices(ws, bill)
     if progress:
-        progress(f"writing {len(bill.specs)} specification(s) to staging")
+        progress(f"writing {len(bill.specs)} specification(s) and {len(einvoices)} e-invoice(s) to staging")
     write_files(staging, bill, pdf=pdf, workers=workers)
+    for name, data in sorted(einvoices.items()):
+        atomic_write(staging / "ubl" / name, data)
     check_staged(staging, bill.specs, pdf=pdf)
     specs = {f"{s['subscriber_id']}.json": s for s in bill.specs}
     loaded = [{"path": p, "sha256": s} for p, s in rows(
@@ -336,6 +342,23 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     issued_db.record(con, found, bill.specs)
     write_analytics(con, bill)
     return IssueResult(key, found, False, bill=bill, repriced=repriced, directory=ws.month_dir(key))
+
+
+def _einvoices(ws: Workspace, bill: MonthBill) -> dict[str, bytes]:
+    """Peppol UBL of every specification of a subscriber with a `peppol_id` (not of
+    drafts); malformed e-invoice data skips it with an `einvoice.skipped` anomaly."""
+    from metering.einvoice.seller import load_seller
+    from metering.einvoice.ubl import skipped_anomaly, ubl_document
+    from metering.workspace import safe_subscriber_id
+    seller = load_seller(ws.root)
+    out = {}
+    for spec in bill.specs:
+        result = ubl_document(spec, seller)
+        if isinstance(result, bytes):
+            out[f"{safe_subscriber_id(spec['subscriber_id'])}.xml"] = result
+        elif result.anomaly:
+            bill.anomalies.append(skipped_anomaly(spec, result))
+    return out
 
 
 # --------------------------------------------------------------------------- drafts

@@ -184,6 +184,8 @@ def recover(ws: Workspace) -> list[str]:
                     target = ws.month_dir(month) / name
                     if target.is_file():
                         target.unlink()
+                for sub in sorted({ws.month_dir(month) / n.rsplit("/", 1)[0] for n in names if "/" in n}):
+                    _remove_if_empty(sub)
                 done.append(f"{month}: an interrupted issue was rolled back ({len(names)} file(s) removed)")
             journal.unlink()
         shutil.rmtree(root, ignore_errors=True)

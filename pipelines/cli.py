@@ -358,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from metering.catalog import CatalogError
+    from metering.einvoice.seller import SellerError
     from metering.manifest import IssueError
     args = build_parser().parse_args(argv)
     try:
@@ -367,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except CatalogError as exc:
         print(f"ccmeter: tariff error: {exc}", file=sys.stderr)
+        return 2
+    except SellerError as exc:
+        print(f"ccmeter: seller configuration error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as exc:
         print(f"ccmeter: {exc}", file=sys.stderr)

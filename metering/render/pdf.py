@@ -27,7 +27,10 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -65,9 +68,11 @@ BOTTOM = 18 * mm
 WIDTH = PAGE_W - LEFT - RIGHT  # ~493 pt
 PAD = 3  # horizontal cell padding (left and right)
 
-FONT = "Helvetica"
-BOLD = "Helvetica-Bold"
-ITALIC = "Helvetica-Oblique"
+# Fonts: Lato (SIL OFL, from the `font-lato` package), TrueType, embedded (subset) in
+# every PDF so the document looks the same everywhere and covers æ ø å é ë € – “ ”.
+FONT = "CCM-Lato"
+BOLD = "CCM-Lato-Bold"
+ITALIC = "CCM-Lato-Italic"
 SIZE = 8.5
 SMALL = 7.5
 
@@ -77,6 +82,28 @@ RULE = colors.HexColor("#d0d0d0")
 BAND = colors.HexColor("#eef1f5")
 HEAD_BG = colors.HexColor("#2f3b4c")
 WARN = colors.HexColor("#9a4b00")
+
+
+
+def _register_fonts() -> tuple[frozenset[int], float]:
+    """Registers the embedded TrueType fonts once per process; returns the code points
+    all three faces can draw and the widest glyph in em (for the quick fit checks)."""
+    import font_lato
+    files = {FONT: "Lato-Regular.ttf", BOLD: "Lato-Bold.ttf", ITALIC: "Lato-Italic.ttf"}
+    faces = []
+    for name, file in files.items():
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, str(Path(font_lato.font_directory) / file)))
+        faces.append(pdfmetrics.getFont(name).face)
+    for bold, italic, name in ((0, 0, FONT), (1, 0, BOLD), (0, 1, ITALIC), (1, 1, BOLD)):
+        addMapping(FONT, bold, italic, name)
+    covered = frozenset.intersection(*(frozenset(f.charToGlyph) for f in faces))
+    widest = max(max(f.charWidths.values()) for f in faces) / 1000
+    return covered, widest
+
+
+_COVERED, _MAX_EM = _register_fonts()
+_MAX_EM = max(_MAX_EM, 1.05)
 
 # --------------------------------------------------------------------------- styles
 _BODY = ParagraphStyle("ccm-body", fontName=FONT, fontSize=SIZE, leading=10.5, textColor=INK)
@@ -138,28 +165,16 @@ _SERVICE_TITLES = {
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _WS = re.compile(r"[\t\r\n]+")
 _NUM = re.compile(r"([+-]?)(\d+)(\.\d+)?")
-# Helvetica's WinAnsi encoding plus reportlab's substitution fonts (Symbol, ZapfDingbats)
-_ENCODINGS = ("WinAnsiEncoding", "SymbolEncoding", "ZapfDingbatsEncoding")
-
-
 @lru_cache(maxsize=4096)
 def _glyph(ch: str) -> str:
-    """A character the built-in fonts can draw: itself, its decomposition without
-    accents (ő -> o), or '?' (instead of reportlab's black notdef box)."""
-    if ch == "\n":
+    """A character the embedded fonts can draw: itself, its decomposition without
+    accents (ő -> o), or '?' (instead of a blank notdef glyph)."""
+    if ch == "\n" or ord(ch) in _COVERED:
         return ch
-    for enc in _ENCODINGS:
-        try:
-            ch.encode(enc)
-            return ch
-        except UnicodeEncodeError:
-            continue
     base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    try:
-        base.encode("WinAnsiEncoding")
-        return base or "?"
-    except UnicodeEncodeError:
-        return "?"
+    if base and all(ord(c) in _COVERED for c in base):
+        return base
+    return "?"
 
 
 def _clean(value, limit: int = MAX_TEXT, keep_newlines: bool = False) -> str:
@@ -176,9 +191,7 @@ def _clean(value, limit: int = MAX_TEXT, keep_newlines: bool = False) -> str:
     else:
         s = _WS.sub(" ", s)
     s = _CTRL.sub(" ", s)
-    try:
-        s.encode("WinAnsiEncoding")
-    except UnicodeEncodeError:
+    if not s.isascii() and not all(ord(c) in _COVERED for c in s):
         s = "".join(map(_glyph, s))
     return s
 
@@ -218,8 +231,8 @@ def _percent(rate) -> str:
 
 def _fits(text: str, width: float, font: str = FONT, size: float = SIZE) -> bool:
     room = width - 2 * PAD - 0.5
-    # no glyph of the built-in fonts is wider than 1.042 em: short texts need no measuring
-    return len(text) * size * 1.05 <= room or stringWidth(text, font, size) <= room
+    # no glyph of the embedded fonts is wider than _MAX_EM: short texts need no measuring
+    return len(text) * size * _MAX_EM <= room or stringWidth(text, font, size) <= room
 
 
 def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str = ""):
@@ -227,9 +240,9 @@ def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str
     cut further when it would be taller than MAX_CELL_H (a table row never splits)."""
     p = Paragraph(escape(text) + suffix, style)
     inner = width - 2 * PAD
-    # upper bound of the height without laying out (glyphs <= 1.05 em, +1 line per word
+    # upper bound of the height without laying out (glyphs <= _MAX_EM, +1 line per word
     # break, +2 for the suffix): measure only when it could exceed the limit
-    bound = (len(text) * style.fontSize * 1.05 / inner + 3) * style.leading * 2
+    bound = (len(text) * style.fontSize * _MAX_EM / inner + 3) * style.leading * 2
     if bound > MAX_CELL_H:
         keep = len(text)
         h = p.wrap(inner, 1e9)[1]
@@ -387,6 +400,9 @@ def _header(spec: dict) -> list:
         left += [_cell(x, w_left, _ADDR, FONT, 9) for x in parts]
     if spec.get("vat_id"):
         left.append(_cell("VAT ID " + _clean(spec["vat_id"], 100), w_left, _ADDR, FONT, 9))
+    company = _customer_company_id(spec)
+    if company:
+        left.append(_cell(company, w_left, _ADDR, FONT, 9))
     if spec.get("email"):
         small.append(len(left))
         left.append(_cell(_clean(spec["email"], 200), w_left, _SMALLP, FONT, SMALL))
@@ -441,13 +457,14 @@ def _charges(spec: dict) -> list:
             qty = group_digits(ln.get("quantity"))
             unit = _clean(ln.get("unit"), 30)
             q = f"{qty} {unit}" if qty and unit else qty
+            human = _human_duration(ln.get("quantity"), ln.get("unit"))
             price = group_digits(ln.get("unit_price"))
             pu = _clean(ln.get("price_unit"), 30)
             p = f"{price} / {pu}" if price and pu else price
             rows.append([
                 _cell(_clean(ln.get("description")), w[0]),
                 _cell(_clean(ln.get("code"), 120), w[1], _SMALLP, FONT, SMALL),
-                _cell(q, w[2], _BODY_R),
+                _quantity_cell(q, human, w[2]),
                 _cell(p, w[3], _BODY_R),
                 _cell(group_digits(ln.get("amount")), w[4], _BODY_R),
             ])
@@ -634,9 +651,108 @@ def _notes(notes: list) -> list:
                                   for n in notes]
 
 
+# --------------------------------------------------------------------------- commercial document
+# The seller (spec["seller"], from metering.einvoice.seller.Seller.as_json()), payment
+# instructions, the customer's company id and human-readable durations. Kept apart from
+# the sections above: a specification without a `seller` block renders as before.
+
+_COMPANY_LABELS = {"0106": "KVK", "0190": "OIN", "0208": "Enterprise no.", "0184": "CVR", "0088": "GLN"}
+_COUNTRY_COMPANY = {"NL": "KVK", "BE": "Enterprise no.", "DK": "CVR"}
+
+
+def _customer_company_id(spec: dict) -> str:
+    """'KVK 34567890' / 'Enterprise no. 0123456749' / 'CVR 12345674', or ''."""
+    cid = _clean(spec.get("company_id"), 60)
+    if not cid:
+        return ""
+    return f"{_COUNTRY_COMPANY.get(spec.get('country'), 'Company ID')} {cid}"
+
+
+def human_duration(seconds: int) -> str:
+    """14169 -> '3 h 56 min 9 s'; 0 -> '0 s'."""
+    h, rest = divmod(int(seconds), 3600)
+    m, sec = divmod(rest, 60)
+    parts = [f"{h} h" if h else "", f"{m} min" if m else "", f"{sec} s" if sec or not (h or m) else ""]
+    return " ".join(p for p in parts if p)
+
+
+def _quantity_cell(text: str, human: str, width: float):
+    """The quantity, with its human duration (if any) on a second, smaller line."""
+    if not human:
+        return _cell(text, width, _BODY_R)
+    return _wrapped(text, width, _BODY_R, f"<br/><font size={SMALL} color='#666666'>{escape(human)}</font>")
+
+
+def _human_duration(quantity, unit) -> str:
+    """'3 h 56 min 9 s' for a quantity in seconds or minutes of at least a minute
+    (resp. an hour), else ''."""
+    factor = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60}.get(str(unit or "").lower())
+    if factor is None:
+        return ""
+    try:
+        q = Decimal(str(quantity))
+    except (InvalidOperation, ValueError):
+        return ""
+    if not q.is_finite() or q != q.to_integral_value() or abs(q) * factor < (60 if factor == 1 else 3600):
+        return ""
+    sign = "−" if q < 0 else ""
+    return f"{sign}{human_duration(abs(int(q)) * factor)}"
+
+
+def _seller_lines(seller, width: float) -> list[str]:
+    """The seller block printed at the foot of every page: name and address; VAT id,
+    company id, IBAN and BIC. Each line cut to the page width."""
+    if not isinstance(seller, dict) or not seller.get("name"):
+        return []
+    address = ", ".join(x for x in (_clean(seller.get("street"), 120),
+                                     " ".join(x for x in (_clean(seller.get("postcode"), 20),
+                                                          _clean(seller.get("city"), 80)) if x),
+                                     _clean(seller.get("country"), 4)) if x)
+    first = " \u00b7 ".join(x for x in (_clean(seller.get("name"), 120), address,
+                                        _clean(seller.get("email"), 120)) if x)
+    label = _COMPANY_LABELS.get(str(seller.get("company_scheme") or ""), "Company ID")
+    second = " \u00b7 ".join(x for x in (
+        f"VAT ID {_clean(seller.get('vat_id'), 40)}" if seller.get("vat_id") else "",
+        f"{label} {_clean(seller.get('company_id'), 40)}" if seller.get("company_id") else "",
+        f"IBAN {_clean(seller.get('iban'), 40)}" if seller.get("iban") else "",
+        f"BIC {_clean(seller.get('bic'), 20)}" if seller.get("bic") else "") if x)
+    out = []
+    for text in (first, second):
+        while text and stringWidth(text, FONT, 7) > width:
+            text = text[:int(len(text) * 0.9)].rstrip() + "\u2026"
+        if text:
+            out.append(text)
+    return out
+
+
+def _payment(spec: dict) -> list:
+    """Payment instructions: amount, due date, account and the reference to quote (the
+    specification number), then the seller's payment terms. Only with a seller block."""
+    seller = spec.get("seller")
+    if not isinstance(seller, dict) or not seller.get("iban"):
+        return []
+    cur = _clean(spec.get("currency"), 10)
+    number = _markup(spec.get("spec_number"), 40)
+    total = str(spec.get("total") or "")
+    iban = _markup(seller.get("iban"), 40)
+    bic = _markup(seller.get("bic"), 20)
+    account = f"IBAN <b>{iban}</b>" + (f" (BIC {bic})" if bic else "") + \
+        f" of {_markup(seller.get('name'), 200)}"
+    if total.startswith("-"):
+        text = (f"This document credits <b>{cur} {group_digits(total[1:])}</b>; reference <b>{number}</b>. "
+                "The amount is refunded or set off against the next invoice.")
+    else:
+        text = (f"Please pay <b>{cur} {group_digits(total)}</b> by <b>{_markup(spec.get('due_date'), 20)}</b> "
+                f"to {account}, quoting reference <b>{number}</b>.")
+    out = [_heading("Payment"), Paragraph(text, _BODY)]
+    if seller.get("payment_terms"):
+        out.append(Paragraph(_markup(seller.get("payment_terms"), 600), _SMALLP))
+    return out
+
+
 # --------------------------------------------------------------------------- document
 def _story(spec: dict) -> list:
-    story = _header(spec) + _charges(spec)
+    story = _header(spec) + _charges(spec) + _payment(spec)
     if spec.get("balances"):
         story += _balances(spec["balances"])
     if spec.get("aht"):
@@ -666,6 +782,8 @@ def _on_page(canvas, doc) -> None:
     canvas.line(LEFT, y + 9, PAGE_W - RIGHT, y + 9)
     canvas.drawString(LEFT, y, doc.ccm_footer)
     canvas.drawRightString(PAGE_W - RIGHT, y, f"Page {canvas.getPageNumber()}")
+    for i, text in enumerate(doc.ccm_seller):
+        canvas.drawString(LEFT, y - 8.5 * (i + 1), text)
     if getattr(doc, "ccm_draft", False):
         canvas.setFont(BOLD, 72)
         canvas.setFillColor(colors.Color(0.85, 0.2, 0.2, alpha=0.25))
@@ -683,7 +801,7 @@ def pdf_bytes(spec: dict) -> bytes:
                   topPadding=0, bottomPadding=0, id="body")
     doc = BaseDocTemplate(
         buf, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP,
-        bottomMargin=BOTTOM, invariant=1, pageCompression=1,
+        bottomMargin=BOTTOM, invariant=1, pageCompression=1, initialFontName=FONT,
         title=f"Specification {number}", author="ccmeter", creator="ccmeter",
         subject=f"Usage specification {_clean(spec.get('period'), 20)}",
         keywords=pdf_marker(spec),
@@ -697,6 +815,7 @@ def pdf_bytes(spec: dict) -> bytes:
         footer = footer[:int(len(footer) * 0.9)].rstrip() + "\u2026"
     doc.ccm_footer = footer
     doc.ccm_draft = bool(spec.get("draft"))
+    doc.ccm_seller = _seller_lines(spec.get("seller"), WIDTH)
     doc.build(_story(spec))
     return buf.getvalue()
 

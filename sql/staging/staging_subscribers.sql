@@ -10,7 +10,14 @@ cleaned as (
         nullif(upper(trim(country)), '') as country,
         nullif(trim(address), '') as address,
         nullif(trim(vat_id), '') as vat_id,
-        nullif(trim(email), '') as email
+        nullif(trim(email), '') as email,
+        -- e-invoice fields: never a reason to quarantine (checked when the e-invoice is made)
+        nullif(trim(street), '') as street,
+        nullif(trim(city), '') as city,
+        nullif(trim(postcode), '') as postcode,
+        nullif(trim(company_id), '') as company_id,
+        nullif(trim(peppol_id), '') as peppol_id,
+        nullif(trim(buyer_reference), '') as buyer_reference
     from source
 ),
 checked as (
@@ -40,6 +47,18 @@ select
     address,
     vat_id,
     email,
+    street,
+    city,
+    postcode,
+    company_id,
+    peppol_id,
+    buyer_reference,
+    -- the e-invoice fields join the hash only when one is given, so a row without them
+    -- keeps the hash it had before they existed (a re-sent old file stays a duplicate)
     md5(concat_ws(chr(31), subscriber_id, name, country, coalesce(address, ''), coalesce(vat_id, ''),
-        coalesce(email, ''))) as _hash
+        coalesce(email, ''),
+        case when coalesce(street, city, postcode, company_id, peppol_id, buyer_reference) is not null
+            then concat_ws(chr(31), coalesce(street, ''), coalesce(city, ''), coalesce(postcode, ''),
+                           coalesce(company_id, ''), coalesce(peppol_id, ''), coalesce(buyer_reference, ''))
+        end)) as _hash
 from checked

@@ -5,6 +5,12 @@ create table if not exists subscribers (
     address varchar,
     vat_id varchar,
     email varchar,
+    street varchar,
+    city varchar,
+    postcode varchar,
+    company_id varchar,
+    peppol_id varchar,
+    buyer_reference varchar,
     _hash varchar not null,
     _file varchar not null,
     _line bigint not null
