@@ -13,7 +13,8 @@ from metering.periods import Month
 from metering.workspace import Workspace
 
 COLUMNS = {
-    "subscribers": ["subscriber_id", "name", "country", "address", "vat_id", "email"],
+    "subscribers": ["subscriber_id", "name", "country", "address", "vat_id", "email", "street", "city", "postcode",
+                    "company_id", "peppol_id", "buyer_reference"],
     "subscriptions": ["subscriber_id", "product", "quantity", "valid_from", "valid_to", "params"],
     "calls": ["call_id", "subscriber_id", "call_type", "parent_call_id", "started_at", "answered_at", "ended_at",
               "talk_s", "caller_number", "destination_country", "report"],

@@ -69,9 +69,10 @@ def test_unknown_subscriber_is_an_anomaly_then_billed_when_it_arrives(tmp_worksp
 
 def _digest(directory):
     h = hashlib.sha256()
-    for p in sorted(directory.iterdir()):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
+    for p in sorted(directory.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(directory)).encode())
+            h.update(p.read_bytes())
     return h.hexdigest()
 
 

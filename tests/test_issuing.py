@@ -304,3 +304,45 @@ def test_recover_removes_only_ccmeters_temporary_files(ws):
     done = recover(ws)
     assert [p for p in ours if p.exists()] == [] and all(p.exists() for p in theirs)
     assert not (ws.specifications / ".staging").exists() and done
+
+
+
+def test_issued_e_invoices_of_adjustments_and_a_credit_note(ws):
+    """Worked examples 6 and 7 for subscribers with a peppol_id: November's invoice carries
+    October's adjustments with a billing reference; the cancellation is a UBL CreditNote
+    with positive amounts; both valid against the UBL 2.1 schema and in the manifest."""
+    from pathlib import Path
+    from xml.etree import ElementTree as ET
+
+    import xmlschema
+    xsd = Path(__file__).resolve().parent / "ubl21" / "maindoc"
+    einvoice = {"country": "NL", "street": "Kerkstraat 1", "city": "Utrecht", "postcode": "3511 AA",
+                "company_id": "12345678", "peppol_id": "0106:12345678", "buyer_reference": "PO-7"}
+    write_feed(ws, "subscribers", "subscribers.csv", [{"subscriber_id": "S1", "name": "Acme", **einvoice},
+                                                      {"subscriber_id": "S7", "name": "Seven", **einvoice}])
+    write_feed(ws, "subscriptions", "a.csv", [
+        {"subscriber_id": "S1", "product": "phone:BASIC", "valid_from": "2026-10-01"},
+        {"subscriber_id": "S7", "product": "phone:PLUS", "valid_from": "2026-10-01", "valid_to": "2026-11-01"}])
+    write_feed(ws, "calls", "calls-a.csv", [call(f"c{i:03d}", at(1 + i % 28, 9 + i % 10), 60) for i in range(100)])
+    assert run("2026-10") == 0
+    assert sorted(p.name for p in (ws.month_dir("2026-10") / "ubl").iterdir()) == ["S1.xml", "S7.xml"]
+    write_feed(ws, "calls", "calls-b-late.csv", [call(f"late{i:02d}", at(29, 8 + i % 10), 150) for i in range(20)])
+    write_feed(ws, "subscriptions", "b-cancel.csv", [{"subscriber_id": "S7", "product": "phone:PLUS",
+                                                      "valid_from": "2026-10-01", "valid_to": "2026-10-01"}])
+    assert run("2026-11") == 0
+    ubl = ws.month_dir("2026-11") / "ubl"
+    ns = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+          "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+    invoice = ET.parse(ubl / "S1.xml").getroot()
+    xmlschema.XMLSchema(str(xsd / "UBL-Invoice-2.1.xsd")).validate(str(ubl / "S1.xml"))
+    assert invoice.find("cbc:ID", ns).text == "202611-00001"
+    assert invoice.find("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", ns).text == "202610-00001"
+    assert invoice.find("cac:LegalMonetaryTotal/cbc:PayableAmount", ns).text == "126.57"
+    assert invoice.find("cac:InvoicePeriod/cbc:StartDate", ns).text == "2026-10-01"
+    credit = ET.parse(ubl / "S7.xml").getroot()
+    xmlschema.XMLSchema(str(xsd / "UBL-CreditNote-2.1.xsd")).validate(str(ubl / "S7.xml"))
+    assert credit.tag.endswith("CreditNote") and credit.find("cbc:CreditNoteTypeCode", ns).text == "381"
+    assert credit.find("cac:LegalMonetaryTotal/cbc:PayableAmount", ns).text == "73.14"
+    assert credit.find("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", ns).text == "202610-00002"
+    manifest = json.loads((ws.month_dir("2026-11") / "manifest.json").read_text())
+    assert {"ubl/S1.xml", "ubl/S7.xml"} <= {f["name"] for f in manifest["files"]}
