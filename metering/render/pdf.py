@@ -469,7 +469,8 @@ def _charges(spec: dict) -> list:
                 _cell(group_digits(ln.get("amount")), w[4], _BODY_R),
             ])
     if len(rows) == 1:
-        rows.append(["No charges this period.", "", "", "", ""])
+        rows.append(["No charges of this period." + (" Adjustments of earlier months below."
+                                                    if spec.get("adjustments") else ""), "", "", "", ""])
         cmds.append(("SPAN", (0, 1), (-1, 1)))
     table = Table(rows, colWidths=w, repeatRows=1, style=TableStyle(cmds))
     return [table, Spacer(1, 4)] + _adjustments(spec, cur) + [_totals(spec, cur)]
@@ -738,7 +739,10 @@ def _payment(spec: dict) -> list:
     bic = _markup(seller.get("bic"), 20)
     account = f"IBAN <b>{iban}</b>" + (f" (BIC {bic})" if bic else "") + \
         f" of {_markup(seller.get('name'), 200)}"
-    if total.startswith("-"):
+    if spec.get("draft"):
+        text = (f"Draft: not a payment request. Once the month is issued, its number is the reference to "
+                f"quote; the total would be <b>{cur} {group_digits(total)}</b> as things stand.")
+    elif total.startswith("-"):
         text = (f"This document credits <b>{cur} {group_digits(total[1:])}</b>; reference <b>{number}</b>. "
                 "The amount is refunded or set off against the next invoice.")
     else:
