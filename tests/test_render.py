@@ -264,7 +264,7 @@ def test_pdf_minimal_spec():
             "aht": None, "warnings": [], "tasks": [], "actions": [], "appendix": None,
             "notes": []}
     text = pdf_text(pdf_bytes(spec))
-    assert "No charges this period." in text and "Total (EUR)" in text
+    assert "No charges of this period." in text and "Total (EUR)" in text
 
 
 # --------------------------------------------------------------------------- JSON
