@@ -252,3 +252,19 @@ def test_issued_months_nothing_could_change_are_not_rerated_and_a_tariff_correct
     # 4 calls of October at tier 1, now 3.13: 12.52 against 9.09 issued (a new key: price 3.13)
     assert {(a["code"], a["unit_price"], a["amount"]) for a in only(planned.bill, "T")["adjustments"]} == {
         ("phone.calls.tier1", "3.03", "-9.09"), ("phone.calls.tier1", "3.13", "12.52")}
+
+
+def test_interact_late_contract_end_bills_the_early_termination_as_adjustments(ws):
+    subscriber(ws, "IE", "BE")
+    rows(ws, "a.csv", ("IE", "interact:PRO", "", "2026-01-01"), ("IE", "interact:users", "4", "2026-01-01"),
+         ("IE", "interact:generic_api", "", "2026-01-01"))
+    october = only(issue(ws, "2026-10"), "IE")
+    assert {ln["code"]: ln["amount"] for ln in october["lines"]} == {"interact.seats": "120.00",
+                                                                     "interact.generic_api": "50.00"}
+    # the end date arrives late: the plan ended on 16 October (valid_to, exclusive)
+    rows(ws, "b-end.csv", ("IE", "interact:PRO", "", "2026-01-01", "2026-10-16"))
+    nov = only(issue(ws, "2026-11"), "IE")
+    # seats 15 days × 4 × 30.00 / 31 = 58.06 instead of 120.00; I4: anniversaries after
+    # 16 Oct: 1 Nov, 1 Dec, 1 Jan = 3 × (4 × 30.00 + 50.00) = 510.00
+    assert adj(nov) == {"interact.seats": "-61.94", "interact.early_termination": "510.00"}
+    assert all(a["adjusts"] == october["spec_number"] and a["period"] == "2026-10" for a in nov["adjustments"])
