@@ -340,9 +340,11 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
 
 
 def _csv_records(physical: list[str]):
-    """(start line, fields, open quote) for every record of the physical lines. A record
-    that runs into the end of the file inside a quoted field is yielded with its first
-    line only and `open quote` true; the records are then read again from the next line."""
+    """(start line, fields, open quote) for every record of the physical lines. A quote
+    that is never closed is yielded as its first line only with `open quote` true, and
+    the records are read again from the next line: a record that runs into the end of
+    the file inside a quoted field, or one that spans lines and is not well-formed (its
+    quote was "closed" by a quote of a later record, followed by more text)."""
     pos = 0
     n = len(physical)
     while pos < n:
@@ -350,14 +352,27 @@ def _csv_records(physical: list[str]):
         start = pos
         for row in reader:
             end = pos + reader.line_num
-            if end >= n and end - start > 0 and _open_quote("".join(physical[start:end])):
-                yield start + 1, row, True
-                pos = start + 1
-                break
+            if end - start > 1 or end >= n:
+                text = "".join(physical[start:end])
+                if (end >= n and _open_quote(text)) or (end - start > 1 and not _well_formed(text)):
+                    yield start + 1, row, True
+                    pos = start + 1
+                    break
             yield start + 1, row, False
             start = end
         else:
             return
+
+
+def _well_formed(record: str) -> bool:
+    """Whether a record's text parses under RFC 4180's rules (a closing quote followed by
+    a comma or the line end)."""
+    try:
+        for _ in csv.reader(io.StringIO(record, newline=""), delimiter=",", quotechar='"', strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
 
 
 _SEPARATOR = re.compile(r"[,\r\n]")

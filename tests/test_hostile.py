@@ -1,0 +1,310 @@
+"""Hostile input and faults (issue 11, data-contract.md "Bad input"): plausibility
+limits, inbox entries that are not readable regular files, unclosed quotes, the inbox
+sensor, and the limits as parameters."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from metering.db import connect, rows, scalar
+from metering.ingest import feed_status, ingest, pending_files, rejected_entries
+from metering.limits import Limits, LimitsError
+from metering.workspace import Workspace, safe_subscriber_id
+
+from tests.test_ingest import (WORKLOG_HEADER, assert_good_loaded, call, calls_csv, counts, drop, good,  # noqa: F401
+                               loaded, quarantined, run)
+
+INTERACTION_HEADER = "interaction_id,subscriber_id,channel,started_at,ended_at,handle_s,agent_id"
+
+
+# --- 1. plausibility limits ---------------------------------------------------------------
+
+@pytest.mark.parametrize("record, rule", [
+    # a 10-year call: consistent timestamps and talk_s
+    (call("L1", answered="2026-01-05T09:00:00Z", ended="2036-01-03T09:00:00Z", talk="315619200"),
+     "ended_at.plausible"),
+    # talk_s beyond a day on a call whose timestamps are within it
+    (call("L2", talk="86401"), "talk_s.plausible"),
+    # a leg of 24 h and one second, not answered
+    (call("L3", answered="", talk="0", ended="2026-01-06T09:00:01Z"), "ended_at.plausible"),
+    (call("L4", started="2026-01-05T09:00:00+25:00", answered="", talk="0",
+          ended="2026-01-05T09:01:00+25:00"), "started_at.offset"),
+    (call("L5", started="2026-01-05T09:00:00-14:01", answered="", talk="0",
+          ended="2026-01-05T23:02:00Z"), "started_at.offset"),
+    (call("L6", answered="2026-01-05T09:00:10+99:99", ended="2026-01-05T09:01:10Z"), "answered_at.offset"),
+    (call("L7", answered="", talk="0", ended="2026-01-05T09:01:00+1430"), "ended_at.offset"),
+    (call("x" * 65), "call_id.length"),
+    (call("L8", sub="S" * 65), "subscriber_id.length"),
+    (call("L9", sub="S" * 300), "subscriber_id.length"),
+    (call("L10", parent="P" * 65), "parent_call_id.length"),
+    (call("L11", sub=".hidden"), "subscriber_id.leading_dot"),
+    (call("L12", sub="Summary"), "subscriber_id.reserved"),
+    (call("L13", sub="ANOMALIES-summary"), "subscriber_id.reserved"),
+])
+def test_implausible_calls_are_quarantined(tmp_workspace, warehouse, good, record, rule):
+    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(record))
+    res = run(warehouse, tmp_workspace)
+    assert counts(res[rel]) == ("loaded", 1, 0, 1, 0)
+    assert [r[2] for r in quarantined(warehouse, rel)] == [rule]
+    reason = scalar(warehouse, "select reason from quarantine where file = $f", {"f": rel})
+    assert reason and "limit" in reason or rule.endswith((".offset", ".leading_dot", ".reserved")), reason
+    assert_good_loaded(warehouse, res, good)
+
+
+@pytest.mark.parametrize("record", [
+    # exactly 24 h: talk_s and the leg
+    call("E1", answered="2026-01-05T09:00:00Z", ended="2026-01-06T09:00:00Z", talk="86400"),
+    call("E2", started="2026-01-05T09:00:00+14:00", answered="", talk="0", ended="2026-01-04T05:01:00-14:00"),
+    call("E3", started="2026-01-05T09:00:00.5+1400", answered="", talk="0", ended="2026-01-05T09:01:00+14"),
+    call("E" * 64, sub="S" * 64, parent="P" * 64),
+    call("E4", sub="manifest2"),
+    call("E5", sub="a.summary"),
+])
+def test_limits_themselves_are_accepted(tmp_workspace, warehouse, record):
+    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(record))
+    res = run(warehouse, tmp_workspace)
+    assert counts(res[rel]) == ("loaded", 1, 1, 0, 0), quarantined(warehouse, rel)
+
+
+def test_ids_count_code_points(tmp_workspace, warehouse):
+    ok, long = "é" * 64, "é" * 65  # 128 and 130 bytes in UTF-8
+    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(call(ok), call(long)))
+    res = run(warehouse, tmp_workspace)
+    assert counts(res[rel]) == ("loaded", 2, 1, 1, 0)
+    assert quarantined(warehouse, rel) == [(3, long, "call_id.length")]
+
+
+def test_work_log_and_interaction_limits(tmp_workspace, warehouse):
+    ws, con = tmp_workspace, warehouse
+    w = drop(ws, "worklogs", "w.csv", WORKLOG_HEADER + "\n"
+             "W1,S1,remote,2026-01-05T09:00:00Z,5256000,,Ann,a year\n"
+             "W2,S1,remote,2026-01-05T09:00:00Z,1440,,Ann,exactly a day\n"
+             "W3,S1,remote,2026-01-05T09:00:00Z,1441,,Ann,a day and a minute\n"
+             "W4,S1,remote,2026-01-05T09:00:00+25:00,30,,Ann,\n"
+             f"{'W' * 65},S1,remote,2026-01-05T09:00:00Z,30,,Ann,\n")
+    i = drop(ws, "interactions", "i.csv", INTERACTION_HEADER + "\n"
+             "I1,S1,chat,2026-01-05T09:00:00Z,2026-01-05T09:10:00Z,86401,A1\n"
+             "I2,S1,chat,2026-01-05T09:00:00Z,2026-01-05T09:10:00Z,86400,A1\n"
+             "I3,S1,chat,2026-01-05T09:00:00-15:00,2026-01-06T09:10:00Z,60,A1\n"
+             f"I4,S1,chat,2026-01-05T09:00:00Z,2026-01-05T09:10:00Z,60,{'A' * 65}\n")
+    res = run(con, ws)
+    assert counts(res[w]) == ("loaded", 5, 1, 4, 0)
+    assert quarantined(con, w) == [(2, "W1", "minutes.plausible"), (4, "W3", "minutes.plausible"),
+                                   (5, "W4", "started_at.offset"), (6, "W" * 65, "worklog_id.length")]
+    assert counts(res[i]) == ("loaded", 4, 1, 3, 0)
+    assert quarantined(con, i) == [(2, "I1", "handle_s.plausible"), (4, "I3", "started_at.offset"),
+                                   (5, "I4", "agent_id.length")]
+
+
+def test_subscriber_ids_name_files(tmp_workspace, warehouse):
+    """Reserved names and ids equal ignoring case: the later row (file, line) is quarantined."""
+    ws, con = tmp_workspace, warehouse
+    a = drop(ws, "subscribers", "a.csv", "subscriber_id,name,country\n"
+             "Acme,One,NL\nMANIFEST,Two,NL\nacme,Three,NL\nBeta,Four,NL\n.x,Five,NL\nAcme,One,NL\n")
+    b = drop(ws, "subscribers", "b.csv", "subscriber_id,name,country\nACME,Six,NL\nbeta,Seven,BE\nGamma,Eight,DK\n")
+    res = run(con, ws)
+    assert counts(res[a]) == ("loaded", 6, 2, 3, 1)
+    assert quarantined(con, a) == [(3, "MANIFEST", "subscriber_id.reserved"), (4, "acme", "subscriber_id.case"),
+                                   (6, ".x", "subscriber_id.leading_dot")]
+    assert counts(res[b]) == ("loaded", 3, 1, 2, 0)
+    assert quarantined(con, b) == [(2, "ACME", "subscriber_id.case"), (3, "beta", "subscriber_id.case")]
+    assert rows(con, "select subscriber_id from subscribers order by 1") == [("Acme",), ("Beta",), ("Gamma",)]
+    reason = scalar(con, "select reason from quarantine where file = $f and line = 2", {"f": b})
+    assert '"Acme"' in reason and "ignoring case" in reason
+
+
+def test_limits_are_parameters(tmp_workspace, warehouse, monkeypatch):
+    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(
+        call("P1", answered="", talk="0", ended="2026-01-05T11:00:00Z"),
+        call("P2", started="2026-01-05T09:00:00+03:00", answered="", talk="0", ended="2026-01-05T09:00:00Z")))
+    monkeypatch.setenv("CCMETER_MAX_DURATION_S", "3600")
+    monkeypatch.setenv("CCMETER_MAX_UTC_OFFSET_S", "7200")
+    res = run(warehouse, tmp_workspace)
+    assert counts(res[rel]) == ("loaded", 2, 0, 2, 0)
+    assert [r[2] for r in quarantined(warehouse, rel)] == ["ended_at.plausible", "started_at.offset"]
+    assert "limit of 3600 s" in scalar(warehouse, "select reason from quarantine where line = 2")
+    assert Limits.from_env({"CCMETER_MAX_ID_LENGTH": "10"}).max_id_length == 10
+    with pytest.raises(LimitsError, match="CCMETER_MAX_ID_LENGTH"):
+        Limits.from_env({"CCMETER_MAX_ID_LENGTH": "ten"})
+
+
+@pytest.mark.parametrize("sid", ["S" * 65, ".hidden", "."])
+def test_safe_subscriber_id_enforces_the_ingestion_rules(sid):
+    with pytest.raises(ValueError):
+        safe_subscriber_id(sid)
+    assert safe_subscriber_id("S" * 64) == "S" * 64
+
+
+def test_overlong_subscriber_id_does_not_reach_billing(tmp_workspace, warehouse):
+    """The 300-character id that crashed billing (File name too long) never loads."""
+    ws, con = tmp_workspace, warehouse
+    sid = "S" * 300
+    drop(ws, "subscribers", "s.csv", f"subscriber_id,name,country\n{sid},Long,NL\nOK1,Fine,NL\n")
+    drop(ws, "subscriptions", "s.csv", f"subscriber_id,product,quantity,valid_from,valid_to,params\n"
+                                       f"{sid},phone:BASIC,1,2026-01-01,,\nOK1,phone:BASIC,1,2026-01-01,,\n")
+    drop(ws, "calls", "c.csv", calls_csv(call("C1", sub=sid), call("C2", sub="OK1")))
+    run(con, ws)
+    for table in ("subscribers", "subscription_versions", "calls"):
+        assert scalar(con, f"select count(*) from {table} where length(subscriber_id) > 64") == 0
+    assert scalar(con, "select count(*) from quarantine where rule = 'subscriber_id.length'") == 3
+
+
+# --- 2. every inbox entry accounted for ----------------------------------------------------
+
+def _entries(con) -> list[tuple]:
+    return rows(con, "select file, rule from quarantine where line is null order by file")
+
+
+def test_inbox_entries_that_are_not_readable_files(tmp_workspace, warehouse, good, tmp_path):
+    ws, con = tmp_workspace, warehouse
+    calls = ws.feed_dir("calls")
+    (calls / "x.csv").mkdir()
+    os.mkfifo(calls / "fifo.csv")
+    os.symlink(calls / "nowhere.csv", calls / "dangling.csv")
+    os.symlink(calls / "loop2.csv", calls / "loop1.csv")
+    os.symlink(calls / "loop1.csv", calls / "loop2.csv")
+    secret = tmp_path / "secret.csv"
+    secret.write_text(calls_csv(call("SECRET")))
+    os.symlink(secret, calls / "outside.csv")
+    inside = ws.root / "elsewhere.csv"
+    inside.write_text(calls_csv(call("INSIDE")))
+    os.symlink(inside, calls / "inside.csv")
+    res = run(con, ws)
+    assert _entries(con) == [
+        ("calls/dangling.csv", "file.broken_link"), ("calls/fifo.csv", "file.not_regular"),
+        ("calls/loop1.csv", "file.link_loop"), ("calls/loop2.csv", "file.link_loop"),
+        ("calls/outside.csv", "file.outside_workspace"), ("calls/x.csv", "file.not_regular")]
+    assert res["calls/x.csv"].status == "rejected" and "directory" in res["calls/x.csv"].reason
+    assert "FIFO" in res["calls/fifo.csv"].reason
+    assert scalar(con, "select count(*) from calls where call_id = 'SECRET'") == 0
+    assert counts(res["calls/inside.csv"]) == ("loaded", 1, 1, 0, 0)  # a link inside the workspace is followed
+    assert_good_loaded(con, res, good)
+    # status and quarantine show them; reconciliation holds
+    listed = {e["path"]: e["reason"] for e in rejected_entries(con)}
+    assert set(listed) == {"calls/dangling.csv", "calls/fifo.csv", "calls/loop1.csv", "calls/loop2.csv",
+                           "calls/outside.csv", "calls/x.csv"}
+    assert feed_status(con)["calls"]["files"] == 2
+    from metering.validation import reconcile
+    assert reconcile(con)["calls"]["problems"] == []
+    # the next run does not quarantine them again, nor lists them as pending
+    assert pending_files(con, ws) == []
+    again = run(con, ws)
+    assert all(r.status == "skipped" for r in again.values())
+    assert len(_entries(con)) == 6
+    # a fixed entry loads
+    os.unlink(calls / "dangling.csv")
+    (calls / "dangling.csv").write_text(calls_csv(call("FIXED")))
+    res = run(con, ws)
+    assert counts(res["calls/dangling.csv"]) == ("loaded", 1, 1, 0, 0)
+    assert [e["path"] for e in rejected_entries(con)] == [
+        "calls/fifo.csv", "calls/loop1.csv", "calls/loop2.csv", "calls/outside.csv", "calls/x.csv"]
+
+
+def _deny(monkeypatch, name: str) -> None:
+    """A file without read permission (tests may run as root, where chmod does not bite)."""
+    real_open = pathlib.Path.open
+
+    def fake_open(self, *args, **kwargs):
+        if self.name == name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", fake_open)
+
+
+def test_unreadable_file_is_quarantined_and_later_files_load(tmp_workspace, warehouse, good, monkeypatch):
+    ws, con = tmp_workspace, warehouse
+    drop(ws, "subscribers", "s.csv", "subscriber_id,name,country\nS1,One,NL\n")
+    drop(ws, "calls", "locked.csv", calls_csv(call("LOCKED")))
+    drop(ws, "worklogs", "w.csv", WORKLOG_HEADER + "\nW1,S1,remote,2026-01-05T09:00:00Z,30,,Ann,\n")
+    _deny(monkeypatch, "locked.csv")
+    res = run(con, ws)
+    assert res["calls/locked.csv"].status == "rejected"
+    assert _entries(con) == [("calls/locked.csv", "file.unreadable")]
+    assert "permission" in res["calls/locked.csv"].reason
+    assert_good_loaded(con, res, good)
+    assert counts(res["worklogs/w.csv"]) == ("loaded", 1, 1, 0, 0)  # the feeds after it still load
+    assert all(r.status == "skipped" for r in run(con, ws).values())  # quarantined once
+    monkeypatch.undo()
+    os.utime(ws.feed_dir("calls") / "locked.csv")  # permission given back (ctime changes)
+    res = run(con, ws)
+    assert counts(res["calls/locked.csv"]) == ("loaded", 1, 1, 0, 0)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_by_mode(tmp_workspace, warehouse, good):
+    path = ws_file = tmp_workspace.feed_dir("calls") / "locked.csv"
+    ws_file.write_text(calls_csv(call("LOCKED")))
+    path.chmod(0)
+    try:
+        res = run(warehouse, tmp_workspace)
+    finally:
+        path.chmod(0o644)
+    assert res["calls/locked.csv"].status == "rejected"
+    assert_good_loaded(warehouse, res, good)
+
+
+def test_unclosed_quote_is_one_record(tmp_workspace, warehouse):
+    """The opening quote of a field is never closed: that record only is quarantined and
+    the next physical lines load; the file ends with a line end, so it is complete."""
+    ws, con = tmp_workspace, warehouse
+    rel = drop(ws, "worklogs", "w.csv", WORKLOG_HEADER + "\n"
+               "W1,S1,remote,2026-01-05T09:00:00Z,30,,Ann,done\n"
+               'W2,S1,remote,2026-01-05T10:00:00Z,15,,Ann,"never closed\n'
+               "W3,S1,remote,2026-01-05T11:00:00Z,15,,Ann,after\n"
+               'W4,S1,remote,2026-01-05T12:00:00Z,15,,Ann,"a ""quoted""\nline break"\n'
+               'W5,S1,remote,2026-01-05T13:00:00Z,15,,Ann,"again\n'
+               "W6,S1,remote,2026-01-05T14:00:00Z,15,,Ann,last\n")
+    res = run(con, ws)
+    assert counts(res[rel]) == ("loaded", 6, 4, 2, 0)
+    assert quarantined(con, rel) == [(3, None, "csv.quote"), (7, None, "csv.quote")]
+    assert loaded(con, "worklogs", "worklog_id", rel) == [("W1", 2), ("W3", 4), ("W4", 5), ("W6", 8)]
+    reason = scalar(con, "select reason from quarantine where line = 3")
+    assert "never closed" in reason and "may still be being written" not in reason
+
+
+def test_sensor_sees_a_file_corrected_in_place_at_the_same_size(tmp_workspace, warehouse):
+    ws, con = tmp_workspace, warehouse
+    path = ws.feed_dir("calls") / "a.csv"
+    path.write_text(calls_csv(call("A1", talk="60")))
+    run(con, ws)
+    assert pending_files(con, ws) == []
+    st = path.stat()
+    path.write_text(calls_csv(call("A1", talk="61")))  # same size, other content
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert path.stat().st_size == st.st_size
+    assert [p.name for _, p in pending_files(con, ws)] == ["a.csv"]
+    run(con, ws)
+    assert pending_files(con, ws) == []
+    # touched without a change: seen again once, then in the ledger
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert [p.name for _, p in pending_files(con, ws)] == ["a.csv"]
+    res = run(con, ws)
+    assert res["calls/a.csv"].status == "skipped"
+    assert pending_files(con, ws) == []
+
+
+def test_sensor_run_key_changes_with_content(tmp_workspace, monkeypatch):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    monkeypatch.setenv("CCMETER_HOME", str(tmp_workspace.root))
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+
+    def tick():
+        return sensor.evaluate_tick(dg.build_sensor_context(resources=defs.resources, definitions=defs))
+
+    path = tmp_workspace.feed_dir("calls") / "a.csv"
+    path.write_text(calls_csv(call("A1", talk="60")))
+    con = connect(tmp_workspace.warehouse)
+    ingest(con, tmp_workspace)
+    con.close()
+    assert not tick().run_requests
+    st = path.stat()
+    path.write_text(calls_csv(call("A1", talk="61")))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert len(tick().run_requests) == 1
+    (tmp_workspace.feed_dir("calls") / "dir.csv").mkdir()
+    assert len(tick().run_requests) == 1
