@@ -308,3 +308,178 @@ def test_sensor_run_key_changes_with_content(tmp_workspace, monkeypatch):
     assert len(tick().run_requests) == 1
     (tmp_workspace.feed_dir("calls") / "dir.csv").mkdir()
     assert len(tick().run_requests) == 1
+
+
+# --- 4. warehouse access and faults: one clear line, an exit code ---------------------------
+
+import errno  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import duckdb  # noqa: E402
+
+from pipelines.cli import main  # noqa: E402
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    ws = Workspace.from_env(tmp_path / "ws")
+    monkeypatch.setenv("CCMETER_HOME", str(ws.root))
+    monkeypatch.delenv("CCMETER_DEBUG", raising=False)
+    return ws
+
+
+def _ingested(ws: Workspace) -> Workspace:
+    ws.ensure()
+    drop(ws, "calls", "a.csv", calls_csv(call("A1")))
+    con = connect(ws.warehouse)
+    ingest(con, ws)
+    con.close()
+    return ws
+
+
+def _one_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert "Traceback" not in err and "duckdb.org" not in err and "See also" not in err, err
+    return lines[-1]
+
+
+class _Holder:
+    """Another process holding the warehouse (read-write: a run; read-only: an analyst)."""
+
+    def __init__(self, path, read_only: bool, seconds: float):
+        code = (f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}, read_only={read_only}); "
+                f"print('ready', flush=True); time.sleep({seconds})")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def __enter__(self):
+        return self.proc
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_read_only_commands_on_a_missing_warehouse_create_nothing(home, capsys):
+    assert main(["status"]) == 0
+    assert main(["quarantine"]) == 0
+    assert main(["status", "--json"]) == 0
+    assert '"rejected_entries": []' in capsys.readouterr().out
+    assert not home.root.exists()
+
+
+def test_read_only_commands_work_while_an_analyst_is_connected(home, capsys):
+    ws = _ingested(home)
+    (ws.feed_dir("calls") / "x.csv").mkdir()
+    con = connect(ws.warehouse)
+    ingest(con, ws)
+    con.close()
+    with _Holder(ws.warehouse, read_only=True, seconds=60):
+        assert main(["status"]) == 0
+        assert main(["quarantine"]) == 0
+    out = capsys.readouterr().out
+    assert "calls/x.csv: not a regular file but a directory" in out  # status
+    assert "calls/x.csv (whole file)  [file.not_regular]" in out  # quarantine
+
+
+def test_read_only_workspace_status_and_ingest(home, capsys, monkeypatch):
+    ws = _ingested(home)
+    real_mkdir = pathlib.Path.mkdir
+
+    def read_only_mkdir(self, mode=0o777, parents=False, exist_ok=False):
+        if exist_ok and self.is_dir():
+            return
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", read_only_mkdir)
+    ws.specifications.rmdir()  # the workspace lacks a folder it cannot create now
+    assert main(["status"]) == 0
+    assert "calls" in capsys.readouterr().out
+    assert main(["ingest"]) == 5
+    line = _one_line(capsys.readouterr().err)
+    assert "read-only" in line and str(ws.specifications) in line
+    monkeypatch.setattr(pathlib.Path, "mkdir", real_mkdir)
+
+
+def test_writer_waits_for_the_lock_then_goes_on(home, capsys, monkeypatch):
+    ws = _ingested(home)
+    drop(ws, "calls", "b.csv", calls_csv(call("B1")))
+    monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "60")
+    with _Holder(ws.warehouse, read_only=False, seconds=2) as holder:
+        t0 = time.monotonic()
+        assert main(["ingest"]) == 0
+        assert time.monotonic() - t0 >= 0.5
+    captured = capsys.readouterr()
+    assert f"waiting for the warehouse {ws.warehouse} (held by PID {holder.pid})" in captured.err
+    assert "calls/b.csv: read 1, loaded 1" in captured.out
+
+
+def test_writer_gives_up_cleanly_after_the_timeout(home, capsys, monkeypatch):
+    ws = _ingested(home)
+    drop(ws, "calls", "b.csv", calls_csv(call("B1")))
+    before = ws.warehouse.read_bytes()
+    monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "0.5")
+    with _Holder(ws.warehouse, read_only=False, seconds=60) as holder:
+        assert main(["ingest"]) == 4
+    line = _one_line(capsys.readouterr().err)
+    assert f"held by PID {holder.pid}" in line and "gave up after 0.5 s" in line
+    assert ws.warehouse.read_bytes() == before  # nothing changed
+    monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "soon")
+    assert main(["ingest"]) == 2
+    assert "CCMETER_LOCK_TIMEOUT" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "not_duckdb", "empty"])
+@pytest.mark.parametrize("command", [["status"], ["quarantine"], ["ingest"], ["bill", "2026-01", "--no-pdf"]])
+def test_damaged_warehouse_is_named_with_the_way_back(home, capsys, damage, command):
+    ws = _ingested(home)
+    data = bytearray(ws.warehouse.read_bytes())
+    if damage == "truncated":
+        data = data[:5000]
+    elif damage == "flipped":
+        for i in range(12288, len(data), 7):
+            data[i] ^= 0xFF
+    elif damage == "not_duckdb":
+        data = bytearray(b"a,b\n1,2\n" * 100)
+    else:
+        data = bytearray()
+    ws.warehouse.write_bytes(bytes(data))
+    assert main(command) == 3
+    line = _one_line(capsys.readouterr().err)
+    assert "damaged" in line and "ccmeter rebuild" in line and "in use" not in line
+
+
+@pytest.mark.parametrize("fault", [
+    OSError(errno.ENOSPC, "No space left on device", "/ws/warehouse.duckdb.wal"),
+    OSError(errno.EROFS, "Read-only file system", "/ws/warehouse.duckdb"),
+    OSError(errno.EACCES, "Permission denied", "/ws/warehouse.duckdb"),
+    duckdb.IOException('IO Error: Could not write file "/ws/warehouse.duckdb.wal": No space left on device'),
+    duckdb.IOException('IO Error: Cannot open file "/ws/warehouse.duckdb": Read-only file system'),
+])
+def test_storage_faults_are_one_line(home, capsys, monkeypatch, fault):
+    _ingested(home)
+
+    def failing(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr("metering.ingest.ingest", failing)
+    assert main(["ingest"]) == 5
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("ccmeter: cannot write: ")
+    assert any(w in line for w in ("disk is full", "read-only", "permission denied")), line
+    with pytest.raises(type(fault)):
+        main(["--debug", "ingest"])  # --debug shows the traceback
+
+
+def test_unexpected_fault_is_one_line_too(home, capsys, monkeypatch):
+    _ingested(home)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr("metering.ingest.ingest", failing)
+    assert main(["ingest"]) == 70
+    assert _one_line(capsys.readouterr().err) == \
+        "ccmeter: internal error: RuntimeError: boom (run with --debug for the traceback)"
