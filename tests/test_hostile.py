@@ -483,3 +483,64 @@ def test_unexpected_fault_is_one_line_too(home, capsys, monkeypatch):
     assert main(["ingest"]) == 70
     assert _one_line(capsys.readouterr().err) == \
         "ccmeter: internal error: RuntimeError: boom (run with --debug for the traceback)"
+
+
+# --- 5. CSV and workbook outputs: RFC 4180 quoting, formula guard ---------------------------
+
+import csv as _csv  # noqa: E402
+import io as _io  # noqa: E402
+import zipfile  # noqa: E402
+
+from metering.render.summary import write_anomalies, write_summary  # noqa: E402
+
+
+def _spec(n, sid, name, total="1.21", subtotal="1.00"):
+    return {"spec_number": f"202610-0000{n}", "subscriber_id": sid, "name": name, "currency": "EUR",
+            "subtotal": subtotal, "vat": [{"rate": "0.21", "base": subtotal, "amount": "0.21"}], "total": total,
+            "issue_date": "2026-11-01", "due_date": "2026-12-01", "lines": []}
+
+
+HOSTILE_NAMES = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTabbed", "\rCarriage", "a\rb", "x\ny",
+                 "plain, with comma"]
+
+
+def test_summary_csv_quotes_cr_and_guards_every_text_cell(tmp_path):
+    specs = [_spec(i, f"S{i}", name) for i, name in enumerate(HOSTILE_NAMES, start=1)]
+    specs.append(_spec(0, "-DASH", "Credit", total="-12.50", subtotal="-10.33"))
+    write_summary(tmp_path, specs, [])
+    raw = (tmp_path / "summary.csv").read_bytes().decode("utf-8")
+    assert '"a\rb"' in raw and '"x\ny"' in raw  # a bare CR is quoted like an LF
+    parsed = list(_csv.reader(_io.StringIO(raw, newline="")))
+    assert parsed[0][0] == "spec_number" and len(parsed) == len(specs) + 1
+    by_number = {r[0]: r for r in parsed[1:]}
+    names = [by_number[f"202610-0000{i}"][2] for i in range(1, len(HOSTILE_NAMES) + 1)]
+    assert names == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tTabbed", "'\rCarriage",
+                     "a\rb", "x\ny", "plain, with comma"]
+    credit = by_number["202610-00000"]
+    assert credit[1] == "'-DASH"  # a text cell, guarded
+    assert (credit[4], credit[6]) == ("-10.33", "-12.50")  # amounts stay numbers
+
+
+def test_anomalies_csv_quotes_cr_and_guards(tmp_path):
+    write_anomalies(tmp_path, [
+        {"kind": "anomaly", "rule": "G9", "subscriber_id": "-S1", "record": "calls/\rX",
+         "message": "=cmd|' /C calc'!A0"},
+        {"kind": "anomaly", "rule": "G9", "subscriber_id": "S2", "record": None, "message": "line\rbreak"}])
+    raw = (tmp_path / "anomalies.csv").read_bytes().decode("utf-8")
+    rows_ = list(_csv.reader(_io.StringIO(raw, newline="")))
+    assert rows_[1] == ["anomaly", "G9", "'-S1", "calls/\rX", "'=cmd|' /C calc'!A0"]
+    assert rows_[2] == ["anomaly", "G9", "S2", "", "line\rbreak"]
+    assert '"line\rbreak"' in raw and '"calls/\rX"' in raw
+
+
+def test_workbook_guards_text_and_keeps_numbers(tmp_path):
+    specs = [_spec(1, "S1", "=1+1"), _spec(2, "S2", "\tTab", total="-12.50", subtotal="-10.33")]
+    write_summary(tmp_path, specs, [{"subscriber_id": "S3", "family": "answering", "rule": "G10",
+                                     "message": "@import"}])
+    with zipfile.ZipFile(tmp_path / "summary.xlsx") as z:
+        strings = z.read("xl/sharedStrings.xml").decode()
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "&apos;=1+1" in strings or "'=1+1" in strings
+    assert "'@import" in strings or "&apos;@import" in strings
+    assert "'\tTab" in strings or "&apos;\tTab" in strings
+    assert "<v>-12.5</v>" in sheet and "<v>-10.33</v>" in sheet  # numbers, not text
