@@ -53,19 +53,23 @@ def test_implausible_calls_are_quarantined(tmp_workspace, warehouse, good, recor
     assert_good_loaded(warehouse, res, good)
 
 
-@pytest.mark.parametrize("record", [
-    # exactly 24 h: talk_s and the leg
-    call("E1", answered="2026-01-05T09:00:00Z", ended="2026-01-06T09:00:00Z", talk="86400"),
-    call("E2", started="2026-01-05T09:00:00+14:00", answered="", talk="0", ended="2026-01-04T05:01:00-14:00"),
-    call("E3", started="2026-01-05T09:00:00.5+1400", answered="", talk="0", ended="2026-01-05T09:01:00+14"),
-    call("E" * 64, sub="S" * 64, parent="P" * 64),
-    call("E4", sub="manifest2"),
-    call("E5", sub="a.summary"),
-])
-def test_limits_themselves_are_accepted(tmp_workspace, warehouse, record):
-    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(record))
+def test_limits_are_inclusive(tmp_workspace, warehouse):
+    """Exactly 24 h, ±14:00 and 64 characters are accepted; one more is not."""
+    rel = drop(tmp_workspace, "calls", "a.csv", calls_csv(
+        call("E1", answered="2026-01-05T09:00:00Z", ended="2026-01-06T09:00:00Z", talk="86400"),
+        call("X1", answered="2026-01-05T09:00:00Z", ended="2026-01-06T09:00:01Z", talk="86401"),
+        call("E2", started="2026-01-05T09:00:00+14:00", answered="", talk="0", ended="2026-01-04T05:01:00-14:00"),
+        call("X2", started="2026-01-05T09:00:00+14:01", answered="", talk="0", ended="2026-01-05T09:01:00+14:00"),
+        call("E3", started="2026-01-05T09:00:00.5+1400", answered="", talk="0", ended="2026-01-05T09:01:00+14"),
+        call("E" * 64, sub="S" * 64, parent="P" * 64),
+        call("X" * 65),
+        call("E4", sub="manifest2"),
+        call("E5", sub="a.summary"),
+        call("E6", sub="x.")))
     res = run(warehouse, tmp_workspace)
-    assert counts(res[rel]) == ("loaded", 1, 1, 0, 0), quarantined(warehouse, rel)
+    assert counts(res[rel]) == ("loaded", 10, 7, 3, 0)
+    assert [(r[0], r[2]) for r in quarantined(warehouse, rel)] == [
+        (3, "ended_at.plausible"), (5, "started_at.offset"), (8, "call_id.length")]
 
 
 def test_ids_count_code_points(tmp_workspace, warehouse):
@@ -130,7 +134,7 @@ def test_limits_are_parameters(tmp_workspace, warehouse, monkeypatch):
         Limits.from_env({"CCMETER_MAX_ID_LENGTH": "ten"})
 
 
-@pytest.mark.parametrize("sid", ["S" * 65, ".hidden", "."])
+@pytest.mark.parametrize("sid", ["S" * 65, ".hidden", ".x.y"])
 def test_safe_subscriber_id_enforces_the_ingestion_rules(sid):
     with pytest.raises(ValueError):
         safe_subscriber_id(sid)
