@@ -41,7 +41,8 @@ def raw_feeds(context: AssetExecutionContext, workspace: WorkspaceResource,
     metadata["records_loaded"] = sum(c["loaded"] for c in run.values())
     metadata["records_quarantined"] = sum(c["quarantined"] for c in run.values())
     metadata["unreadable_files"] = MetadataValue.json(
-        [{"file": r.path, "reason": r.reason} for r in results if r.status == "unreadable"])
+        [{"file": r.path, "rule": r.rule, "reason": r.reason} for r in results
+         if r.status in ("unreadable", "rejected")])
     metadata["warehouse_totals"] = MetadataValue.json(totals)
     return MaterializeResult(metadata=metadata)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
@@ -34,16 +35,35 @@ def tariffs_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "tariffs"
 
 
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def _decimal(value: Any) -> Decimal:
+    """A quoted decimal in plain notation: digits, an optional point and digits. No
+    exponent (`1e3`), no `inf`/`nan`, no float: a price is read exactly as written."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"a price must be a quoted decimal string such as \"3.03\", got {value!r}")
-    try:
-        d = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"not a decimal: {value!r}") from None
-    if not d.is_finite():
-        raise ValueError(f"not a finite decimal: {value!r}")
+    if not PLAIN_DECIMAL.fullmatch(value):
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"not a decimal: {value!r}") from None
+        raise ValueError(f"not a decimal in plain notation (digits and a point, no exponent, inf or nan): "
+                         f"{value!r}")
+    return Decimal(value)
+
+
+def _fraction(value: Any, what: str) -> Decimal:
+    """A rate or discount: a plain decimal in [0, 1) (0.21 for 21 %)."""
+    d = _decimal(value)
+    if not Decimal(0) <= d < Decimal(1):
+        raise ValueError(f"{what} {value} is outside [0, 1): write a fraction, e.g. 0.21 for 21 %")
     return d
+
+
+def _max_price() -> Decimal:
+    from metering.limits import Limits
+    return Limits.from_env().max_price
 
 
 class Strict(BaseModel):
@@ -57,7 +77,10 @@ class PriceVersion(Strict):
     @field_validator("price", mode="before")
     @classmethod
     def _quoted(cls, v: Any) -> Decimal:
-        return _decimal(v)
+        d = _decimal(v)
+        if d > _max_price():
+            raise ValueError(f"price {v} is more than the limit of {_max_price()} (CCMETER_MAX_PRICE)")
+        return d
 
 
 class Price(Strict):
@@ -156,7 +179,7 @@ class Vat(Strict):
     @field_validator("rate", mode="before")
     @classmethod
     def _quoted(cls, v: Any) -> Decimal:
-        return _decimal(v)
+        return _fraction(v, "VAT rate")
 
 
 class FamilyBase(Strict):
@@ -258,7 +281,7 @@ class MessagingTariff(GraduatedService):
     @field_validator("aht_deviation", mode="before")
     @classmethod
     def _quoted(cls, v: Any) -> Decimal:
-        return _decimal(v)
+        return _fraction(v, "deviation")
 
 
 class FeeOption(Strict):
@@ -297,7 +320,7 @@ class AnsweringTariff(FamilyBase):
     @field_validator("bundle_discount", mode="before")
     @classmethod
     def _quoted(cls, v: Any) -> Decimal:
-        return _decimal(v)
+        return _fraction(v, "discount")
 
     @model_validator(mode="after")
     def _complete(self) -> "AnsweringTariff":
@@ -346,7 +369,7 @@ class Card(Strict):
     @field_validator("discount", mode="before")
     @classmethod
     def _quoted(cls, v: Any) -> Decimal:
-        return _decimal(v)
+        return _fraction(v, "discount")
 
 
 class KlipAddon(Strict):
@@ -490,6 +513,49 @@ def _format_error(path: Path, err: ValidationError) -> str:
     return f"{path}: invalid tariff\n" + "\n".join(parts)
 
 
+class _TariffLoader(yaml.SafeLoader):
+    """YAML's safe loader, stricter: a date that does not exist (`2026-13-45`) stays its
+    text, so the model names the field that holds it (YAML's own error names neither)."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_TariffLoader.add_constructor("tag:yaml.org,2002:timestamp", _TariffLoader.construct_yaml_timestamp)
+
+
+def _duplicate_keys(node, where: tuple[str, ...] = (), seen_nodes: set | None = None):
+    """(field path, line, first line) of every key that a mapping of the document repeats
+    (YAML would silently keep the last value)."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else f"<key at line {key.start_mark.line + 1}>"
+            if name in first:
+                yield ".".join((*where, name)), key.start_mark.line + 1, first[name]
+            else:
+                first[name] = key.start_mark.line + 1
+            yield from _duplicate_keys(value, (*where, name), seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            yield from _duplicate_keys(value, (*where, str(i)), seen_nodes)
+
+
+def _load_yaml(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    node = yaml.compose(text, Loader=_TariffLoader)
+    for field_path, line, first in _duplicate_keys(node):
+        raise CatalogError(f"{path}: {field_path}: duplicated key (line {line}, first at line {first})")
+    return yaml.load(text, Loader=_TariffLoader)
+
+
 def load_family(family: str, directory: Path | None = None) -> FamilyBase:
     directory = directory or tariffs_dir()
     path = directory / f"{family}.yaml"
@@ -498,7 +564,7 @@ def load_family(family: str, directory: Path | None = None) -> FamilyBase:
     if not path.exists():
         raise CatalogError(f"{path}: tariff file missing")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _load_yaml(path)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

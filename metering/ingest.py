@@ -2,15 +2,27 @@
 
 Each new file is read as text columns, typed and checked by `sql/staging/staging_<feed>.sql`,
 and split into loaded records, quarantined records (file, line, rule, reason) and
-duplicates. A ledger of loaded files (path, size, sha256, counts) makes a re-dropped
+duplicates. A ledger of loaded files (path, size, mtime, sha256, counts) makes a re-dropped
 file a no-op. For every file: read = loaded + quarantined + duplicates.
+
+Every inbox entry is accounted for: one that is not a readable regular file (a directory,
+a FIFO, a broken or looping link, a link leading outside the workspace, a file without
+read permission) is quarantined whole with its rule and ledgered with a cheap identity
+(type, inode, size, times, link target), so the same entry is not quarantined again on
+the next run; the rest of the run goes on. Plausibility limits (`metering.limits`) go to
+the staging SQL as variables.
 """
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import itertools
 import json
+import os
+import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,19 +30,33 @@ from pathlib import Path
 import pyarrow as pa
 
 from metering import sqlfiles
-from metering.db import rows as _rows, scalar
+from metering.db import rows, scalar
 from metering.catalog import PRODUCT_CODES
 from metering.feeds import FEEDS, ORDER, Feed
+from metering.limits import RESERVED_IDS, Limits
 from metering.workspace import Workspace
 
 ID_PATTERN = r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 MAX_LINE = 256 * 1024 * 1024
 
-TABLES = ("loaded_files", "quarantine", "calls", "interactions", "worklogs", "subscribers",
+TABLES = ("loaded_files", "loaded_files_mtime_ns", "quarantine", "calls", "interactions", "worklogs", "subscribers",
           "subscription_versions")
 
 
 def create_tables(con) -> None:
+    """The ingestion tables. On a warehouse opened read-only (status, quarantine, the
+    sensor) nothing is written: a table it lacks is an empty temp table instead."""
+    if _read_only(con):
+        existing = {r[0] for r in rows(con, "select table_name from information_schema.tables "
+                                            "where table_schema = 'main' and table_catalog = current_database()")}
+        for name in (*TABLES, "subscriptions"):
+            if name in existing or name == "loaded_files_mtime_ns":
+                continue
+            # DDL of the repository (no data), made temporary
+            ddl = sqlfiles.sql(f"tables/{name}")
+            con.execute(ddl.replace("create table if not exists", "create temp table if not exists", 1)
+                        .replace("create or replace view", "create or replace temp view", 1))
+        return
     for name in TABLES:
         sqlfiles.run(con, f"tables/{name}")
     migrate_subscribers(con)
@@ -52,17 +78,22 @@ def migrate_subscribers(con) -> None:
             con.execute(sqlfiles.sql("migrations/subscribers_add_column").replace("__column__", column))
 
 
+def _read_only(con) -> bool:
+    return bool(scalar(con, "select readonly from duckdb_databases() where database_name = current_database()"))
+
+
 @dataclass
 class FileResult:
     feed: str
     path: str
-    status: str  # loaded | unreadable | skipped
+    status: str  # loaded | unreadable | rejected (not a readable regular file) | skipped
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
     duplicates: int = 0
     reason: str | None = None
     unknown_columns: list[str] = field(default_factory=list)
+    rule: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -84,23 +115,121 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def inbox_files(ws: Workspace, feed: Feed) -> list[Path]:
+@dataclass(frozen=True)
+class InboxEntry:
+    """One entry of a feed's inbox directory. `rule` is None for a readable regular file;
+    otherwise the entry is rejected whole with `rule` and `reason`, and `identity` tells
+    whether a later run sees the same entry (so it is quarantined once)."""
+    feed: str
+    path: Path
+    size: int = 0
+    mtime_ns: int = 0
+    rule: str | None = None
+    reason: str | None = None
+    identity: str = ""
+
+    @property
+    def rel(self) -> str:
+        return f"{self.feed}/{self.path.name}"
+
+
+_KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
+          (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+def classify_entry(ws: Workspace, feed: str, path: Path) -> InboxEntry | None:
+    """What an inbox entry is: a readable regular file, or a rejection with its rule.
+    None when the entry vanished meanwhile. A FIFO is never opened (it would block)."""
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    link = stat.S_ISLNK(lst.st_mode)
+    try:
+        target = os.readlink(path) if link else ""
+    except OSError:
+        target = "?"
+    identity = (f"entry:{lst.st_mode:o}:{lst.st_ino}:{lst.st_size}:{lst.st_mtime_ns}:{lst.st_ctime_ns}"
+                + (f":{target}" if link else ""))
+
+    def rejected(rule: str, reason: str) -> InboxEntry:
+        return InboxEntry(feed, path, lst.st_size, lst.st_mtime_ns, rule, reason, identity)
+
+    st = lst
+    if link:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return rejected("file.link_loop", f"a symbolic link that loops ({target!s})")
+            if exc.errno == errno.ENOENT:
+                return rejected("file.broken_link", f"a symbolic link to {target!s}, which does not exist")
+            return rejected("file.unreadable", f"a symbolic link that cannot be followed: {exc.strerror or exc}")
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(ws.root.resolve()):
+            return rejected("file.outside_workspace", f"a symbolic link leading outside the workspace ({real})")
+    if not stat.S_ISREG(st.st_mode):
+        return rejected("file.not_regular", f"not a regular file but a {_kind(st.st_mode)}")
+    try:
+        with path.open("rb"):
+            pass
+    except PermissionError:
+        return rejected("file.unreadable", "no permission to read the file")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return rejected("file.unreadable", f"the file cannot be opened: {exc.strerror or exc}")
+    return InboxEntry(feed, path, st.st_size, st.st_mtime_ns)
+
+
+def inbox_entries(ws: Workspace, feed: Feed) -> list[InboxEntry]:
+    """Every entry of the feed's inbox in name order, except hidden names (a leading dot:
+    how writers stage a file before renaming it into place)."""
     d = ws.feed_dir(feed.name)
     if not d.is_dir():
         return []
-    return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
+    out = []
+    for p in sorted(d.iterdir()):
+        if p.name.startswith("."):
+            continue
+        entry = classify_entry(ws, feed.name, p)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def inbox_files(ws: Workspace, feed: Feed) -> list[Path]:
+    """The readable regular files of the feed's inbox, in name order."""
+    return [e.path for e in inbox_entries(ws, feed) if e.rule is None]
+
+
+def pending_entries(con, ws: Workspace) -> list[InboxEntry]:
+    """Inbox entries the ledger does not hold yet: files by path, size and mtime_ns (so a
+    file corrected in place at the same size is seen; sha256 decides on load), rejected
+    entries by path and identity."""
+    columns = {r[0] for r in rows(con, "select column_name from (describe loaded_files)")}
+    # a warehouse from before mtime_ns (opened read-only, not migrated): every file looks new once
+    mtime = "mtime_ns" if "mtime_ns" in columns else "cast(null as bigint)"  # identifier from code
+    ledger = rows(con, f"select path, size_bytes, {mtime}, status, sha256 from loaded_files")
+    files = {(p, size, m) for p, size, m, status, _ in ledger if status != "rejected"}
+    rejected = {(p, sha) for p, _, _, status, sha in ledger if status == "rejected"}
+    out = []
+    for name in ORDER:
+        for e in inbox_entries(ws, FEEDS[name]):
+            if e.rule is None and (e.rel, e.size, e.mtime_ns) not in files:
+                out.append(e)
+            elif e.rule is not None and (e.rel, e.identity) not in rejected:
+                out.append(e)
+    return out
 
 
 def pending_files(con, ws: Workspace) -> list[tuple[str, Path]]:
-    """Inbox files not yet in the ledger (by path and size; sha256 decides on load)."""
-    seen = {(r[0], r[1]) for r in con.execute("select path, size_bytes from loaded_files").fetchall()}
-    out = []
-    for name in ORDER:
-        for p in inbox_files(ws, FEEDS[name]):
-            rel = f"{name}/{p.name}"
-            if (rel, p.stat().st_size) not in seen:
-                out.append((name, p))
-    return out
+    """(feed, path) of the inbox entries not yet in the ledger (`pending_entries`)."""
+    return [(e.feed, e.path) for e in pending_entries(con, ws)]
 
 
 # --- reading -----------------------------------------------------------------------
@@ -158,7 +287,9 @@ def _read_csv_fast(con, path: Path) -> list[str] | None:
 
 def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tuple[int, str, str]]]:
     """Python's csv module: exact physical start line of every record, rows with the
-    wrong number of fields rejected one by one. Returns header and rejected rows."""
+    wrong number of fields rejected one by one. A field whose opening quote is never
+    closed is one rejected record (`csv.quote`), and reading resumes at the next physical
+    line, so every line is accounted for. Returns header and rejected rows."""
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableFile("empty file: no header row")
@@ -166,25 +297,41 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"not UTF-8: invalid byte at offset {exc.start}") from None
+    del data
     csv.field_size_limit(sys.maxsize)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=False)
+    physical = io.StringIO(text, newline="").readlines()  # lines as the csv module sees them
+    ends_nl = text.endswith("\n") or text.endswith("\r")
+    del text
+    records = _csv_records(physical)
     try:
-        header = next(reader)
+        _, header, open_quote = next(records)
     except StopIteration:
         raise UnreadableFile("empty file: no header row") from None
+    if open_quote:
+        raise UnreadableFile("the header row opens a quote that is never closed", sum(1 for _ in records))
     header = _normalise_header(header)
-    ends_nl = text.endswith("\n") or text.endswith("\r")
     columns: list[list[str | None]] = [[] for _ in header]
     lines: list[int] = []
-    rejects: list[tuple[int, str, str]] = []
-    start = reader.line_num + 1
-    rows = list(_rows_with_lines(reader, start))
-    for idx, (line, row) in enumerate(rows):
-        is_last = idx == len(rows) - 1
+    rejects: list[tuple[int, str, str, str]] = []
+    rows_ = list(records)
+    last_line = len(physical)
+    for idx, (line, row, open_quote) in enumerate(rows_):
+        is_last = idx == len(rows_) - 1
+        if open_quote:
+            text_line = physical[line - 1].rstrip("\r\n")
+            if line == last_line and not ends_nl:
+                rejects.append((line, "csv.partial", "incomplete last line (no line end, inside a quoted field): "
+                                "the file may still be being written; it loads when complete",
+                                json.dumps([text_line], ensure_ascii=False)))
+            else:
+                rejects.append((line, "csv.quote", "a quoted field is never closed (its opening quote has no "
+                                "closing quote before the end of the file); reading resumes at the next line",
+                                json.dumps([text_line], ensure_ascii=False)))
+            continue
         if not row or (len(row) == 1 and row[0] == ""):
             continue  # a blank line is no record
-        if is_last and ((not ends_nl and len(row) < len(header)) or _ends_in_quotes(text, line)):
-            rejects.append((line, "csv.partial", "incomplete last line (no line end or an open quote): the "
+        if is_last and not ends_nl and len(row) < len(header):
+            rejects.append((line, "csv.partial", "incomplete last line (no line end): the "
                             "file may still be being written; it loads when complete",
                             json.dumps(row, ensure_ascii=False)))
             continue
@@ -208,25 +355,70 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
     return list(dict.fromkeys(h for h in header if h)), rejects
 
 
-def _ends_in_quotes(text: str, line: int) -> bool:
-    """Whether the record starting on physical line `line` (the last one) runs into the
-    end of the file inside a quoted field: the writer has not finished it."""
-    buf = io.StringIO(text, newline="")
-    for _ in range(line - 1):
-        buf.readline()
+def _csv_records(physical: list[str]):
+    """(start line, fields, open quote) for every record of the physical lines. A quote
+    that is never closed is yielded as its first line only with `open quote` true, and
+    the records are read again from the next line: a record that runs into the end of
+    the file inside a quoted field, or one that spans lines and is not well-formed (its
+    quote was "closed" by a quote of a later record, followed by more text)."""
+    pos = 0
+    n = len(physical)
+    while pos < n:
+        reader = csv.reader(itertools.islice(physical, pos, None), delimiter=",", quotechar='"', strict=False)
+        start = pos
+        for row in reader:
+            end = pos + reader.line_num
+            if end - start > 1 or end >= n:
+                text = "".join(physical[start:end])
+                if (end >= n and _open_quote(text)) or (end - start > 1 and not _well_formed(text)):
+                    yield start + 1, row, True
+                    pos = start + 1
+                    break
+            yield start + 1, row, False
+            start = end
+        else:
+            return
+
+
+def _well_formed(record: str) -> bool:
+    """Whether a record's text parses under RFC 4180's rules (a closing quote followed by
+    a comma or the line end)."""
     try:
-        for _ in csv.reader(buf, delimiter=",", quotechar='"', strict=True):
+        for _ in csv.reader(io.StringIO(record, newline=""), delimiter=",", quotechar='"', strict=True):
             pass
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
+    except csv.Error:
+        return False
+    return True
+
+
+_SEPARATOR = re.compile(r"[,\r\n]")
+
+
+def _open_quote(record: str) -> bool:
+    """Whether a record's text ends inside a quoted field (the csv module's non-strict
+    reading: a quote opens a field only at its start; `""` inside is a quote)."""
+    i, n = 0, len(record)
+    field_start = True
+    while i < n:
+        if field_start and record[i] == '"':
+            i += 1
+            while True:
+                j = record.find('"', i)
+                if j < 0:
+                    return True
+                if j + 1 < n and record[j + 1] == '"':
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            field_start = False
+            continue
+        m = _SEPARATOR.search(record, i)
+        if m is None:
+            return False
+        i = m.end()
+        field_start = True
     return False
-
-
-def _rows_with_lines(reader, start: int):
-    line = start
-    for row in reader:
-        yield line, row
-        line = reader.line_num + 1
 
 
 def _read_parquet(con, path: Path) -> list[str]:
@@ -287,31 +479,71 @@ def _raw_records(con, feed: Feed, present: list[str]) -> None:
 
 # --- loading -----------------------------------------------------------------------
 
-def ingest_file(con, ws: Workspace, feed: Feed, path: Path) -> FileResult:
+def ingest_file(con, ws: Workspace, feed: Feed, path: Path, limits: Limits | None = None) -> FileResult:
     rel = f"{feed.name}/{path.name}"
-    size = path.stat().st_size
-    digest = sha256_of(path)
+    try:
+        st = path.stat()
+        digest = sha256_of(path)
+    except FileNotFoundError:
+        return FileResult(feed.name, rel, "skipped")  # gone since the listing: nothing to account for
+    except OSError as exc:  # unreadable since the listing (permission, I/O error)
+        entry = classify_entry(ws, feed.name, path)
+        if entry is None:
+            return FileResult(feed.name, rel, "skipped")
+        if entry.rule is None:
+            entry = InboxEntry(feed.name, path, entry.size, entry.mtime_ns, "file.unreadable",
+                               f"the file cannot be read: {exc.strerror or exc}",
+                               f"entry:{entry.size}:{entry.mtime_ns}")
+        return reject_entry(con, entry)
+    size, mtime_ns = st.st_size, st.st_mtime_ns
     # The same bytes again are a no-op. For subscriptions the file name also counts: it
     # orders the versions, so the same rows in a later-named file are the current state.
     if scalar(con, "select count(*) from loaded_files where feed = $f and sha256 = $s "
                    "and ($any_name or path = $p)",
               {"f": feed.name, "s": digest, "p": rel, "any_name": feed.id_column is not None}):
+        sqlfiles.run(con, "ledger/loaded_files_seen", {"feed": feed.name, "path": rel, "sha": digest,
+                                                       "size": size, "mtime_ns": mtime_ns})
         return FileResult(feed.name, rel, "skipped")
     file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
     try:
         read = _read(con, feed, path)
     except UnreadableFile as exc:
         read = exc
+    except OSError as exc:  # lost or unreadable between hashing and reading
+        read = UnreadableFile(f"the file cannot be read: {exc.strerror or exc}")
     con.execute("begin transaction")
     try:
-        result = _load(con, feed, rel, file_id, read)
-        con.execute(
-            "insert into loaded_files values ($id, $feed, $path, $size, $sha, $status, $reason, $unknown, "
-            "$read, $loaded, $q, $d)",
-            {"id": file_id, "feed": feed.name, "path": rel, "size": size, "sha": digest,
-             "status": result.status, "reason": result.reason,
-             "unknown": ",".join(result.unknown_columns) or None, "read": result.read,
-             "loaded": result.loaded, "q": result.quarantined, "d": result.duplicates})
+        result = _load(con, feed, rel, file_id, read, limits or Limits.from_env())
+        _ledger(con, file_id, feed.name, rel, size, digest, result, mtime_ns)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return result
+
+
+def _ledger(con, file_id: int, feed: str, rel: str, size: int, sha: str, result: FileResult,
+            mtime_ns: int) -> None:
+    sqlfiles.run(con, "ledger/loaded_files_row", {
+        "id": file_id, "feed": feed, "path": rel, "size": size, "sha": sha,
+        "status": result.status, "reason": result.reason,
+        "unknown": ",".join(result.unknown_columns) or None, "read": result.read,
+        "loaded": result.loaded, "q": result.quarantined, "d": result.duplicates, "mtime_ns": mtime_ns})
+
+
+def reject_entry(con, entry: InboxEntry) -> FileResult:
+    """Quarantines an inbox entry that is not a readable regular file, once: the ledger
+    holds it by path and identity, and the same entry on a later run is skipped."""
+    if scalar(con, "select count(*) from loaded_files where feed = $f and path = $p and status = 'rejected' "
+                   "and sha256 = $i", {"f": entry.feed, "p": entry.rel, "i": entry.identity}):
+        return FileResult(entry.feed, entry.rel, "skipped")
+    file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
+    result = FileResult(entry.feed, entry.rel, "rejected", reason=entry.reason, rule=entry.rule)
+    con.execute("begin transaction")
+    try:
+        sqlfiles.run(con, "ledger/quarantine_whole_file", {"feed": entry.feed, "file": entry.rel,
+                                                           "rule": entry.rule, "reason": entry.reason})
+        _ledger(con, file_id, entry.feed, entry.rel, entry.size, entry.identity, result, entry.mtime_ns)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -320,9 +552,10 @@ def ingest_file(con, ws: Workspace, feed: Feed, path: Path) -> FileResult:
 
 
 def _quarantine_file(con, feed: Feed, rel: str, reason: str, records: int) -> FileResult:
-    con.execute("insert into quarantine values ($feed, $file, null, null, 'file.unreadable', $reason, null)",
-                {"feed": feed.name, "file": rel, "reason": reason})
-    return FileResult(feed.name, rel, "unreadable", read=records, quarantined=records, reason=reason)
+    sqlfiles.run(con, "ledger/quarantine_whole_file", {"feed": feed.name, "file": rel,
+                                                       "rule": "file.unreadable", "reason": reason})
+    return FileResult(feed.name, rel, "unreadable", read=records, quarantined=records, reason=reason,
+                      rule="file.unreadable")
 
 
 def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
@@ -346,14 +579,24 @@ def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
     return present, rejects
 
 
-def _load(con, feed: Feed, rel: str, file_id: int, read) -> FileResult:
+def _set_limits(con, limits: Limits) -> None:
+    """The checks' parameters as DuckDB variables (data, never SQL text)."""
+    con.execute("set variable id_pattern = $p", {"p": ID_PATTERN})
+    con.execute("set variable product_codes = $p", {"p": sorted(PRODUCT_CODES)})
+    con.execute("set variable max_duration_s = cast($p as bigint)", {"p": limits.max_duration_s})
+    con.execute("set variable max_utc_offset_s = cast($p as bigint)", {"p": limits.max_utc_offset_s})
+    con.execute("set variable max_id_length = cast($p as bigint)", {"p": limits.max_id_length})
+    con.execute("set variable reserved_ids = $p", {"p": list(RESERVED_IDS)})
+    sqlfiles.run(con, "staging/utc_offset_s")
+
+
+def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> FileResult:
     if isinstance(read, UnreadableFile):
         return _quarantine_file(con, feed, rel, read.reason, read.records)
     present, rejects = read
     unknown = [c for c in present if c not in feed.columns]
     _raw_records(con, feed, present)
-    con.execute("set variable id_pattern = $p", {"p": ID_PATTERN})
-    con.execute("set variable product_codes = $p", {"p": sorted(PRODUCT_CODES)})
+    _set_limits(con, limits)
     con.execute("create or replace temp table staged as " + sqlfiles.sql(f"staging/staging_{feed.name}"))
     for line, rule, reason, record in rejects:
         con.execute("insert into quarantine values ($feed, $file, $line, null, $rule, $reason, $record)",
@@ -395,14 +638,20 @@ def _for_feed(template: str, feed: Feed) -> str:
     return template.replace("__table__", feed.table).replace("__id__", feed.id_column or "")
 
 
-def ingest(con, ws: Workspace, progress=None) -> list[FileResult]:
-    """Load every new inbox file, feeds in dependency order, files in name order."""
+def ingest(con, ws: Workspace, progress=None, limits: Limits | None = None) -> list[FileResult]:
+    """Load every new inbox file, feeds in dependency order, files in name order; an
+    entry that is not a readable regular file is quarantined whole (once) and the run
+    goes on."""
     create_tables(con)
+    limits = limits or Limits.from_env()
     results = []
     for name in ORDER:
         feed = FEEDS[name]
-        for path in inbox_files(ws, feed):
-            r = ingest_file(con, ws, feed, path)
+        for entry in inbox_entries(ws, feed):
+            if entry.rule is not None:
+                r = reject_entry(con, entry)
+            else:
+                r = ingest_file(con, ws, feed, entry.path, limits)
             if progress and r.status != "skipped":
                 progress(r)
             results.append(r)
@@ -411,12 +660,21 @@ def ingest(con, ws: Workspace, progress=None) -> list[FileResult]:
 
 
 def feed_status(con) -> dict:
+    """Per feed: files read (rejected inbox entries not counted), records read, loaded,
+    quarantined, duplicates."""
     create_tables(con)
-    rows = con.execute(
+    rows_ = con.execute(
         "select feed, count(*), sum(read), sum(loaded), sum(quarantined), sum(duplicates) "
-        "from loaded_files group by feed").fetchall()
+        "from loaded_files where status <> 'rejected' group by feed").fetchall()
     out = {name: {"files": 0, "read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0} for name in ORDER}
-    for feed, files, read, loaded, q, d in rows:
+    for feed, files, read, loaded, q, d in rows_:
         out[feed] = {"files": int(files), "read": int(read), "loaded": int(loaded),
                      "quarantined": int(q), "duplicates": int(d)}
     return out
+
+
+def rejected_entries(con, feed: str | None = None) -> list[dict]:
+    """Inbox entries whose latest ledger row is a rejection: feed, path, reason."""
+    create_tables(con)
+    return [{"feed": f, "path": p, "reason": r}
+            for f, p, r in sqlfiles.run(con, "status/rejected_entries", {"feed": feed}).fetchall()]

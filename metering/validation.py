@@ -276,10 +276,10 @@ def reconcile(con) -> dict[str, dict]:
         select feed, count(*), sum(read), sum(loaded), sum(quarantined), sum(duplicates),
                count(*) filter (where read <> loaded + quarantined + duplicates),
                coalesce(sum(quarantined) filter (where status = 'loaded'), 0),
-               count(*) filter (where status = 'unreadable')
+               count(*) filter (where status in ('unreadable', 'rejected'))
         from loaded_files group by feed""")}
     quarantine = {(feed, unreadable): n for feed, unreadable, n in rows(con, """
-        select feed, rule = 'file.unreadable', count(*) from quarantine group by all""")}
+        select feed, line is null and record_id is null and rule like 'file.%', count(*) from quarantine group by all""")}
     out = {}
     for feed in ORDER:
         files, read, loaded, q, d, unbalanced, q_readable, unreadable = ledger.get(feed, (0,) * 8)

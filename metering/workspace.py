@@ -10,11 +10,17 @@ FEEDS = ("subscribers", "subscriptions", "calls", "interactions", "worklogs")
 SUBSCRIBER_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def safe_subscriber_id(subscriber_id: str) -> str:
-    """A subscriber id that may name a file: letters, digits, `-`, `_`, `.` and not only
-    dots. Anything else raises, so an id never becomes a path unchecked."""
-    if not SUBSCRIBER_ID.fullmatch(subscriber_id or "") or set(subscriber_id) == {"."}:
-        raise ValueError(f"subscriber id {subscriber_id!r} may not name a file")
+def safe_subscriber_id(subscriber_id: str, max_length: int | None = None) -> str:
+    """A subscriber id that may name a file: letters, digits, `-`, `_`, `.`, not starting
+    with a dot (a hidden file, `.` or `..`) and at most `max_length` characters (the
+    ingestion limit, `CCMETER_MAX_ID_LENGTH`, 64 by default). Anything else raises, so
+    an id never becomes a path unchecked."""
+    if max_length is None:
+        from metering.limits import Limits
+        max_length = Limits.from_env().max_id_length
+    if (not SUBSCRIBER_ID.fullmatch(subscriber_id or "") or subscriber_id.startswith(".")
+            or len(subscriber_id) > max_length):
+        raise ValueError(f"subscriber id {subscriber_id[:80]!r} may not name a file")
     return subscriber_id
 
 

@@ -37,14 +37,31 @@ def setup_dagster_home(ws) -> Path:
 
 
 def _connect(ws, read_only: bool = False):
-    from metering.db import connect
-    return connect(ws.warehouse, read_only=read_only,
-                   memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
-                   temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
+    """The warehouse, waiting (CCMETER_LOCK_TIMEOUT) while another process holds it.
+    Read-only (status, quarantine): a warehouse that does not exist yet reads as empty
+    (an in-memory database with the tables), and nothing is ever written."""
+    from metering.db import connect_waiting
+    if read_only and not ws.warehouse.exists():
+        import duckdb
+        con = duckdb.connect(":memory:")
+        con.execute("set timezone = 'UTC'")
+        return con
+    return connect_waiting(ws.warehouse, read_only=read_only,
+                           on_wait=lambda msg: print(f"ccmeter: {msg}", file=sys.stderr, flush=True),
+                           memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
+                           temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
+
+
+def _read_workspace():
+    """The workspace as it is, for commands that only read (nothing created)."""
+    from metering.workspace import Workspace
+    return Workspace.from_env()
 
 
 def _print_ingest(result) -> None:
-    if result.status == "unreadable":
+    if result.status == "rejected":
+        _say(f"  {result.path}: NOT A READABLE FILE, quarantined whole [{result.rule}]: {result.reason}")
+    elif result.status == "unreadable":
         _say(f"  {result.path}: UNREADABLE, quarantined whole: {result.reason}")
     else:
         extra = f"; unknown columns ignored: {', '.join(result.unknown_columns)}" if result.unknown_columns else ""
@@ -54,11 +71,16 @@ def _print_ingest(result) -> None:
 
 def cmd_ingest(args) -> int:
     from metering.ingest import ingest
+    from metering.limits import Limits
+    limits = Limits.from_env()  # a bad limit is reported before anything is opened
     ws = _workspace()
     con = _connect(ws)
     t0 = time.perf_counter()
     _say(f"Loading new inbox files from {ws.inbox}")
-    results = ingest(con, ws, progress=_print_ingest)
+    try:
+        results = ingest(con, ws, progress=_print_ingest, limits=limits)
+    finally:
+        con.close()
     new = [r for r in results if r.status != "skipped"]
     _say(f"{len(new)} new file(s) in {time.perf_counter() - t0:.1f} s"
          + ("" if new else " (nothing new)"))
@@ -215,38 +237,49 @@ def _blocking_checks(ws) -> list[str]:
 
 
 def cmd_status(args) -> int:
-    from metering.ingest import feed_status
-    ws = _workspace()
-    con = _connect(ws)
-    status = feed_status(con)
-    con.close()
+    from metering.ingest import feed_status, rejected_entries
+    ws = _read_workspace()
+    con = _connect(ws, read_only=True)
+    try:
+        status = feed_status(con)
+        rejected = rejected_entries(con)
+    finally:
+        con.close()
+    ok_all = all(s["read"] == s["loaded"] + s["quarantined"] + s["duplicates"] for s in status.values())
     if args.json:
-        print(json.dumps({"feeds": status}, indent=2))
-        return 0
+        print(json.dumps({"feeds": status, "rejected_entries": rejected}, indent=2))
+        return 0 if ok_all else 1
     _say(f"Workspace {ws.root}")
     _say(f"{'feed':<14}{'files':>7}{'read':>12}{'loaded':>12}{'quarantined':>13}{'duplicates':>12}  reconciles")
-    ok_all = True
     for feed, s in status.items():
         ok = s["read"] == s["loaded"] + s["quarantined"] + s["duplicates"]
-        ok_all &= ok
         _say(f"{feed:<14}{s['files']:>7}{s['read']:>12}{s['loaded']:>12}{s['quarantined']:>13}{s['duplicates']:>12}"
              f"  {'yes' if ok else 'NO'}")
+    if rejected:
+        _say(f"{len(rejected)} inbox entr{'y is' if len(rejected) == 1 else 'ies are'} not a readable file "
+             f"(quarantined whole; ccmeter quarantine):")
+        for e in rejected:
+            _say(f"  {e['path']}: {e['reason']}")
     return 0 if ok_all else 1
 
 
 def cmd_quarantine(args) -> int:
     from metering.db import rows
     from metering.ingest import create_tables
-    ws = _workspace()
-    con = _connect(ws)
-    create_tables(con)
-    if args.summary:
-        for feed, rule, n in rows(con, "select feed, rule, count(*) from quarantine group by all order by all"):
-            _say(f"{feed:<14}{rule:<28}{n:>8}")
-        return 0
-    q = ("select feed, file, line, rule, reason from quarantine "
-         "where $feed is null or feed = $feed order by feed, file, line nulls first limit $limit")
-    for feed, file, line, rule, reason in rows(con, q, {"feed": args.feed, "limit": args.limit}):
+    ws = _read_workspace()
+    con = _connect(ws, read_only=True)
+    try:
+        create_tables(con)
+        if args.summary:
+            for feed, rule, n in rows(con, "select feed, rule, count(*) from quarantine group by all order by all"):
+                _say(f"{feed:<14}{rule:<28}{n:>8}")
+            return 0
+        q = ("select feed, file, line, rule, reason from quarantine "
+             "where $feed is null or feed = $feed order by feed, file, line nulls first limit $limit")
+        found = rows(con, q, {"feed": args.feed, "limit": args.limit})
+    finally:
+        con.close()
+    for feed, file, line, rule, reason in found:
         where = f"{file}:{line}" if line is not None else f"{file} (whole file)"
         _say(f"{where}  [{rule}]  {reason[:300]}")
     return 0
@@ -300,6 +333,8 @@ def cmd_bench(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ccmeter", description="Contact-centre usage metering and billing.")
+    p.add_argument("--debug", action="store_true", default=bool(os.environ.get("CCMETER_DEBUG")),
+                   help="show the full traceback of a failure (also CCMETER_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("ingest", help="load new inbox files into the warehouse")
     s.set_defaults(func=cmd_ingest)
@@ -356,30 +391,81 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EXIT_USER = 2        # a user mistake: bad tariff, bad month, bad setting
+EXIT_WAREHOUSE = 3   # the warehouse is damaged or cannot be opened
+EXIT_BUSY = 4        # another process held the warehouse past CCMETER_LOCK_TIMEOUT
+EXIT_STORAGE = 5     # full disk, read-only workspace, no permission
+EXIT_INTERNAL = 70   # a fault of ccmeter itself (--debug shows the traceback)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ccmeter: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _duckdb_words(exc: BaseException) -> str:
+    """DuckDB's message without its hint lines and links (one line for the user)."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    line = line.split(" See also http")[0].split(" Hint:")[0]
+    for prefix in ("IO Error: ", "Invalid Input Error: ", "Catalog Error: "):
+        if line.startswith(prefix):
+            line = line[len(prefix):]
+    return line.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Runs a command. Every failure a user can meet ends in one line on stderr and an
+    exit code, never a traceback (`--debug` shows it): 2 a user mistake, 3 a damaged
+    warehouse, 4 a warehouse held by another process past the lock timeout, 5 a full
+    disk / read-only workspace / missing permission, 70 a fault of ccmeter itself."""
+    import duckdb
+
     from metering.catalog import CatalogError
     from metering.einvoice.seller import SellerError
     from metering.manifest import IssueError
+    from metering.db import (WarehouseError, damaged_message, is_damage_error, is_lock_error, lock_holder,
+                             storage_problem)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except IssueError as exc:
-        print(f"ccmeter: {exc}", file=sys.stderr)
-        return 1
-    except CatalogError as exc:
-        print(f"ccmeter: tariff error: {exc}", file=sys.stderr)
-        return 2
-    except SellerError as exc:
-        print(f"ccmeter: seller configuration error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"ccmeter: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a lock held by another run is a user-facing situation too
-        if "lock" in str(exc).lower():
-            print(f"ccmeter: the warehouse is in use by another process: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, CatalogError):
+            return _fail(f"tariff error: {exc}", EXIT_USER)
+        if isinstance(exc, SellerError):
+            return _fail(f"seller configuration error: {exc}", EXIT_USER)
+        if isinstance(exc, IssueError):
+            return _fail(str(exc), 1)
+        if isinstance(exc, WarehouseError):
+            return _fail(str(exc), exc.exit_code)
+        if is_damage_error(exc):
+            from metering.workspace import Workspace
+            return _fail(damaged_message(Workspace.from_env().warehouse), EXIT_WAREHOUSE)
+        if is_lock_error(exc):
+            pid = lock_holder(exc)
+            return _fail(f"the warehouse is in use by another process{f' (PID {pid})' if pid else ''}; "
+                         f"try again when it has finished", EXIT_BUSY)
+        problem = storage_problem(exc)
+        if problem is not None:
+            where = getattr(exc, "filename", None)
+            detail = f" ({where})" if where else (f" ({_duckdb_words(exc)})" if isinstance(exc, duckdb.Error) else "")
+            return _fail(f"cannot write: {problem}{detail}; nothing was issued half "
+                         f"(free space or fix permissions, then run again)", EXIT_STORAGE)
+        if isinstance(exc, FileNotFoundError):
+            return _fail(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc), EXIT_USER)
+        if isinstance(exc, ValueError):
+            return _fail(str(exc), EXIT_USER)
+        if isinstance(exc, duckdb.Error):
+            return _fail(f"warehouse error: {_duckdb_words(exc)} (--debug shows the details)", EXIT_WAREHOUSE)
+        if isinstance(exc, OSError):
+            return _fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", EXIT_STORAGE)
+        return _fail(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                     f"(run with --debug for the traceback)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

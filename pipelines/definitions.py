@@ -51,21 +51,22 @@ evaluate_previous_quarter = ScheduleDefinition(
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
-        description="Launches ingestion when inbox files are not in the ledger of loaded files yet.")
+        description="Launches ingestion when inbox entries are not in the ledger yet: new files, files changed "
+                    "in place (size or modification time), entries to quarantine (not readable regular files).")
 def inbox_sensor(context: SensorEvaluationContext, workspace: WorkspaceResource):
     from metering.db import connect, scalar
-    from metering.ingest import create_tables, pending_files
+    from metering.ingest import create_tables, pending_entries
 
     ws = workspace.get()
     if ws.warehouse.exists():
         try:
             con = connect(ws.warehouse, read_only=True)
-        except Exception as exc:  # a run is writing (DuckDB: one writer): look again next tick
-            return SkipReason(f"warehouse busy: {str(exc).splitlines()[0]}")
+        except Exception as exc:  # a run is writing (DuckDB: one writer), or damaged: look again next tick
+            return SkipReason(f"warehouse not readable now: {str(exc).splitlines()[0]}")
         try:
             has_ledger = scalar(con, "select count(*) from information_schema.tables "
                                      "where table_name = 'loaded_files'")
-            pending = pending_files(con, ws) if has_ledger else None
+            pending = pending_entries(con, ws) if has_ledger else None
         finally:
             con.close()
     else:
@@ -75,12 +76,13 @@ def inbox_sensor(context: SensorEvaluationContext, workspace: WorkspaceResource)
         con = duckdb.connect(":memory:")
         try:
             create_tables(con)
-            pending = pending_files(con, ws)
+            pending = pending_entries(con, ws)
         finally:
             con.close()
     if not pending:
         return SkipReason("no new inbox files")
-    listing = sorted(f"{feed}/{p.name}:{p.stat().st_size}" for feed, p in pending)
+    # size and mtime_ns: a file corrected in place (even at the same size) is a new run key
+    listing = sorted(f"{e.rel}:{e.size}:{e.mtime_ns}:{e.identity}" for e in pending)
     key = hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
     return RunRequest(run_key=f"inbox-{key}", tags={"ccmeter/new_files": str(len(listing))})
 

@@ -82,3 +82,57 @@ def test_cli_broken_tariff_is_a_clear_error(tmp_path, monkeypatch, capsys):
     assert main(["tariffs", "check"]) == 2
     err = capsys.readouterr().err
     assert "interact.yaml" in err and "plans.HUB.seat" in err
+
+
+# --- hostile tariff files (issue 11): checked as strictly as inputs ------------------------
+
+@pytest.mark.parametrize("old, new, needles", [
+    ('vat: {country: NL, rate: "0.21"}', 'vat: {country: NL, rate: "21"}', ["vat.rate", "outside [0, 1)"]),
+    ('vat: {country: NL, rate: "0.21"}', 'vat: {country: NL, rate: "1"}', ["vat.rate", "outside [0, 1)"]),
+    ('vat: {country: NL, rate: "0.21"}', 'vat: {country: NL, rate: "-0.01"}', ["vat.rate", "outside [0, 1)"]),
+    ('fee: "35.00"', 'fee: "1e3"', ["plans.BASIC.fee", "plain notation"]),
+    ('fee: "35.00"', 'fee: "3.5E1"', ["plans.BASIC.fee", "plain notation"]),
+    ('fee: "35.00"', 'fee: "Infinity"', ["plans.BASIC.fee", "plain notation"]),
+    ('fee: "35.00"', 'fee: "NaN"', ["plans.BASIC.fee", "plain notation"]),
+    ('fee: "35.00"', 'fee: "35000000.00"', ["plans.BASIC.fee", "CCMETER_MAX_PRICE"]),
+    ('bundle_discount: "0.125"', 'bundle_discount: "12.5"', ["bundle_discount", "outside [0, 1)"]),
+    ("price_valid_from: {value: 2026-01-01,", "price_valid_from: {value: 2026-13-45,",
+     ["price_valid_from.value", "date"]),
+    ("currency: EUR\n", "currency: EUR\ncurrency: DKK\n", ["currency: duplicated key (line 7, first at line 6)"]),
+    ('  BASIC:   {fee: "35.00",', '  BASIC:   {fee: "35.00", fee: "0.01",', ["plans.BASIC.fee: duplicated key"]),
+])
+def test_hostile_tariff_names_file_and_field(tmp_path, old, new, needles):
+    d = copy_tariffs(tmp_path)
+    p = d / "answering.yaml"
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    with pytest.raises(CatalogError) as exc:
+        load_family("answering", d)
+    msg = str(exc.value)
+    assert "answering.yaml" in msg
+    for needle in needles:
+        assert needle in msg, msg
+
+
+def test_hostile_tariff_cli_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    d = copy_tariffs(tmp_path)
+    p = d / "klippekort.yaml"
+    p.write_text(p.read_text().replace('vat: {country: DK, rate: "0.25"}', 'vat: {country: DK, rate: "25"}'))
+    monkeypatch.setenv("CCMETER_TARIFFS", str(d))
+    load_catalog.cache_clear()
+    try:
+        assert main(["tariffs", "check"]) == 2
+    finally:
+        load_catalog.cache_clear()
+    err = capsys.readouterr().err
+    assert "klippekort.yaml" in err and "vat.rate" in err and "Traceback" not in err
+
+
+def test_price_limit_is_a_parameter(tmp_path, monkeypatch):
+    d = copy_tariffs(tmp_path)
+    monkeypatch.setenv("CCMETER_MAX_PRICE", "100")
+    with pytest.raises(CatalogError, match="(?s)klippekort.yaml.*hour_rate"):
+        load_family("klippekort", d)  # 895.00 per hour
+    monkeypatch.setenv("CCMETER_MAX_PRICE", "1000")
+    assert load_family("klippekort", d).hour_rate.value.at(date(2026, 10, 1)) == Decimal("895.00")

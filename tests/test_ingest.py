@@ -382,18 +382,22 @@ def test_file_still_being_written_then_completed(tmp_workspace, warehouse, good)
 
 def test_file_cut_inside_a_quoted_field_then_completed(tmp_workspace, warehouse):
     """Cut inside a quoted description, even right after a quoted line break: the field
-    count is complete, but the record is not and must not load truncated."""
+    count is complete, but the record is not and must not load truncated. Its quote is
+    never closed: that record is quarantined and reading resumes at the next physical
+    line (data-contract.md); a last line without a line end is partial."""
     full = (WORKLOG_HEADER + "\n" + "W1,S1,remote,2026-01-05T09:00:00Z,30,,Ann,done\n"
             + 'W2,S1,remote,2026-01-05T10:00:00Z,15,,Ann,"first\nsecond"\n')
     rel = "worklogs/live.csv"
-    for cut in (full.index("first\n") + len("first\n"), full.index("second") + 3):
+    for cut, read, rejected in (
+            (full.index("first\n") + len("first\n"), 2, [(3, None, "csv.quote")]),
+            (full.index("second") + 3, 3, [(3, None, "csv.quote"), (4, None, "csv.partial")])):
         with tempfile.TemporaryDirectory() as tmp:
             ws = Workspace.from_env(tmp).ensure()
             con = connect(ws.warehouse)
             drop(ws, "worklogs", "live.csv", full[:cut])
             res = run(con, ws)
-            assert counts(res[rel]) == ("loaded", 2, 1, 1, 0)
-            assert quarantined(con, rel) == [(3, None, "csv.partial")]
+            assert counts(res[rel]) == ("loaded", read, 1, read - 1, 0)
+            assert quarantined(con, rel) == rejected
             drop(ws, "worklogs", "live.csv", full)
             res = run(con, ws)
             assert counts(res[rel]) == ("loaded", 2, 1, 0, 1)
@@ -696,7 +700,7 @@ def test_property_reconciles_and_is_order_independent(files, data):
 ])
 def test_timestamp_needs_seconds_and_an_offset(tmp_workspace, warehouse, stamp, ok):
     rel = drop(tmp_workspace, "calls", "t.csv", calls_csv(
-        call("c1", started=stamp, answered="", ended="2026-01-06T09:01:00Z", talk="0")))
+        call("c1", started=stamp, answered="", ended="2026-01-05T19:01:00Z", talk="0")))
     res = run(warehouse, tmp_workspace)[rel]
     if ok:
         assert counts(res) == ("loaded", 1, 1, 0, 0)

@@ -261,14 +261,17 @@ def test_a_commit_interrupted_between_moves_is_rolled_back_and_redone(ws, monkey
     real_rename = os.rename
     calls = {"n": 0}
 
+    class PowerCut(BaseException):
+        pass
+
     def crashing_rename(src, dst):
         calls["n"] += 1
         if calls["n"] == 3:
-            raise KeyboardInterrupt("power cut")
+            raise PowerCut()
         return real_rename(src, dst)
 
     monkeypatch.setattr(manifest.os, "rename", crashing_rename)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(PowerCut):
         main(["bill", "2026-10", "--skip-checks"])
     monkeypatch.setattr(manifest.os, "rename", real_rename)
     assert not (month_dir / "manifest.json").exists()

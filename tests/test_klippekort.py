@@ -115,7 +115,7 @@ def test_renewal_with_auto_renew_buys_as_many_cards_as_needed(tmp_workspace):
     ws = tmp_workspace
     subscriber(ws)
     contract(ws, ("10", "2026-03-02", None, {"auto_renew": True, "unit_price": "8000.00"}))
-    write_feed(ws, "worklogs", "w.csv", [task("T1", "2026-03-10T09:00:00+01:00", 1500)])  # 25 klip
+    write_feed(ws, "worklogs", "w.csv", [task("T1", "2026-03-10T09:00:00+01:00", 1440)])  # 24 klip (a day: the longest plausible task)
     spec = only_spec(bill(ws, "2026-03"))
     assert lines(spec, "klippekort.purchase") == [("3", "card", "8000.00", "24000.00", "K2")]
     assert "1 purchase, 2 auto-renewals" in spec["lines"][0]["description"]
@@ -123,7 +123,7 @@ def test_renewal_with_auto_renew_buys_as_many_cards_as_needed(tmp_workspace):
     assert totals(spec) == ("24000.00", "6000.00", "30000.00")
     assert cards(spec) == {"DK/klippekort:10/2026-03-02": ("0", "10", "10", "0", "0"),
                            "DK/klippekort:10/2026-03-10#1": ("0", "10", "10", "0", "0"),
-                           "DK/klippekort:10/2026-03-10#2": ("0", "10", "5", "0", "5")}
+                           "DK/klippekort:10/2026-03-10#2": ("0", "10", "4", "0", "6")}
     (t1,) = spec["tasks"]
     assert t1["card_id"] == ("DK/klippekort:10/2026-03-02 + DK/klippekort:10/2026-03-10#1 + "
                              "DK/klippekort:10/2026-03-10#2")

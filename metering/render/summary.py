@@ -4,12 +4,19 @@ anomaly report and the JSON twin of a specification.
 Amounts arrive as decimal strings and are summed with Decimal. Only the workbook's
 numeric cells get floats (xlsxwriter has no decimal type); the CSV keeps the strings.
 Every file is written through `atomic_write` and is byte-identical for the same input.
+
+CSV is RFC 4180: a field holding a comma, a quote, a CR or an LF is quoted (Python's
+csv module leaves a bare CR unquoted when the line end is LF, so fields are written
+here). Every text cell that a spreadsheet would run as a formula or mangle (starting
+with `=`, `+`, `-`, `@`, tab or CR; OWASP "CSV injection") gets a leading apostrophe, in
+summary.csv, anomalies.csv and the workbook alike; amounts stay numbers (a negative
+amount `-12.50` is not text).
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -81,12 +88,36 @@ def control_totals(specs: list[dict]) -> dict[str, dict]:
     return {k: out[k] for k in sorted(out)}
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def guard_text(value) -> str:
+    """A text cell a spreadsheet would run as a formula (or whose leading tab / CR it
+    would eat) gets a leading apostrophe (OWASP CSV injection)."""
+    s = _text(value)
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def _amount_text(value) -> str:
+    """An amount stays a plain decimal (`-12.50` is a number); anything else is text."""
+    s = _text(value)
+    return s if s == "" or _PLAIN_DECIMAL.fullmatch(s) else guard_text(s)
+
+
+def _csv_field(value: str) -> str:
+    if _NEEDS_QUOTES.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def _csv_bytes(header, rows) -> bytes:
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    """RFC 4180 with LF line ends: fields with a comma, quote, CR or LF quoted."""
+    out = [",".join(_csv_field(h) for h in header)]
+    for row in rows:
+        out.append(",".join(_csv_field(_text(v)) for v in row))
+    return ("\n".join(out) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------- workbook
@@ -102,7 +133,7 @@ def _xlsx_bytes(rows: list[dict], totals: dict[str, dict], errors: list[dict]) -
     datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
 
     def text(ws, r, c, value, fmt=None):
-        s = _text(value)
+        s = guard_text(value)
         ws.write_string(r, c, s[:_XLSX_MAX_STR], fmt)  # never a formula, URL or number
 
     def amount(ws, r, c, value, fmt=money):
@@ -173,22 +204,14 @@ def write_summary(month_dir: Path, specs: list[dict], errors: list[dict]) -> Non
     month_dir = Path(month_dir)
     rows = _summary_rows(specs)
     atomic_write(month_dir / "summary.csv",
-                 _csv_bytes(SUMMARY_COLUMNS, ([_csv_text(r[c]) if c == "name" else r[c] for c in SUMMARY_COLUMNS]
-                                              for r in rows)))
+                 _csv_bytes(SUMMARY_COLUMNS, ([_amount_text(r[c]) if c in _AMOUNTS else guard_text(r[c])
+                                               for c in SUMMARY_COLUMNS] for r in rows)))
     atomic_write(month_dir / "summary.xlsx", _xlsx_bytes(rows, control_totals(specs), errors))
-
-
-def _csv_text(value):
-    """Free text that a spreadsheet would run as a formula (=, +, -, @ first) gets a
-    leading apostrophe in the CSV; the JSON and the workbook keep it as it is."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def write_anomalies(month_dir: Path, anomalies: list[dict]) -> None:
     """`anomalies.csv`: kind, rule, subscriber_id, record, message, in the order given."""
-    rows = ([_text(a.get(c)) for c in ANOMALY_COLUMNS] for a in anomalies)
+    rows = ([guard_text(a.get(c)) for c in ANOMALY_COLUMNS] for a in anomalies)
     atomic_write(Path(month_dir) / "anomalies.csv", _csv_bytes(ANOMALY_COLUMNS, rows))
 
 

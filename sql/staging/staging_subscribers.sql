@@ -25,11 +25,43 @@ checked as (
         *,
         case
             when subscriber_id is null then 'subscriber_id.required'
+            when length(subscriber_id) > getvariable('max_id_length') then 'subscriber_id.length'
             when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when starts_with(subscriber_id, '.') then 'subscriber_id.leading_dot'
+            when list_contains(getvariable('reserved_ids'), lower(subscriber_id)) then 'subscriber_id.reserved'
             when name is null then 'name.required'
             when country is null or country not in ('NL', 'BE', 'DK') then 'country.enum'
-        end as _rule
+        end as _own_rule
     from cleaned
+),
+loaded_folds as (
+    -- ids already loaded, by their case-folded form (ids name files on case-insensitive drives)
+    select lower(subscriber_id) as _fold, list(subscriber_id order by subscriber_id) as _loaded_ids
+    from subscribers
+    group by 1
+),
+folded as (
+    -- the first valid row of this file with each case-folded id; a later row with the same
+    -- id in another case collides with it (the same id exactly is a duplicate or conflict)
+    select
+        checked.*,
+        loaded_folds._loaded_ids,
+        case when _own_rule is null then first_value(subscriber_id) over (
+            partition by _own_rule is null, lower(subscriber_id) order by _line) end as _first_id,
+        case when _own_rule is null then first_value(_line) over (
+            partition by _own_rule is null, lower(subscriber_id) order by _line) end as _first_line
+    from checked
+    left join loaded_folds on loaded_folds._fold = lower(checked.subscriber_id)
+),
+ruled as (
+    select
+        *,
+        case
+            when _own_rule is not null then _own_rule
+            when _loaded_ids is not null and not list_contains(_loaded_ids, subscriber_id) then 'subscriber_id.case'
+            when _first_id <> subscriber_id then 'subscriber_id.case'
+        end as _rule
+    from folded
 )
 select
     _line,
@@ -38,6 +70,14 @@ select
     case _rule
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || getvariable('max_id_length')
+        when 'subscriber_id.leading_dot' then 'subscriber_id ' || to_json(subscriber_id) || ' starts with a dot (it names files, which would be hidden)'
+        when 'subscriber_id.reserved' then 'subscriber_id ' || to_json(subscriber_id) || ' names one of ccmeter''s own files (manifest, summary, anomalies, anomalies-summary, any case)'
+        when 'subscriber_id.case' then 'subscriber_id ' || to_json(subscriber_id) || ' equals '
+            || case when _loaded_ids is not null and not list_contains(_loaded_ids, subscriber_id)
+                    then to_json(_loaded_ids[1]) || ', loaded before,'
+                    else to_json(_first_id) || ' (line ' || _first_line || ')' end
+            || ' ignoring case (ids name files on case-insensitive drives)'
         when 'name.required' then 'name is required'
         when 'country.enum' then 'country ' || coalesce(to_json(country)::varchar, 'empty') || ' is not one of NL, BE, DK'
     end as _reason,
@@ -61,4 +101,4 @@ select
             then concat_ws(chr(31), coalesce(street, ''), coalesce(city, ''), coalesce(postcode, ''),
                            coalesce(company_id, ''), coalesce(peppol_id, ''), coalesce(buyer_reference, ''))
         end)) as _hash
-from checked
+from ruled

@@ -32,7 +32,10 @@ checked as (
         *,
         case
             when subscriber_id is null then 'subscriber_id.required'
+            when length(subscriber_id) > getvariable('max_id_length') then 'subscriber_id.length'
             when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when starts_with(subscriber_id, '.') then 'subscriber_id.leading_dot'
+            when list_contains(getvariable('reserved_ids'), lower(subscriber_id)) then 'subscriber_id.reserved'
             when product is null then 'product.required'
             when not list_contains(getvariable('product_codes'), product) then 'product.known'
             when quantity is null or quantity < 1 then 'quantity.positive'
@@ -50,6 +53,9 @@ select
     case _rule
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
+        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || getvariable('max_id_length')
+        when 'subscriber_id.leading_dot' then 'subscriber_id ' || to_json(subscriber_id) || ' starts with a dot (it names files, which would be hidden)'
+        when 'subscriber_id.reserved' then 'subscriber_id ' || to_json(subscriber_id) || ' names one of ccmeter''s own files (manifest, summary, anomalies, anomalies-summary, any case)'
         when 'product.required' then 'product is required'
         when 'product.known' then 'product ' || to_json(product) || ' is not a product code of the tariff catalog'
         when 'quantity.positive' then 'quantity ' || coalesce(to_json(quantity_text)::varchar, 'empty') || ' is not a whole number ≥ 1'
