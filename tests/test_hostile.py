@@ -522,7 +522,7 @@ def test_summary_csv_quotes_cr_and_guards_every_text_cell(tmp_path):
                      "a\rb", "x\ny", "plain, with comma"]
     credit = by_number["202610-00000"]
     assert credit[1] == "'-DASH"  # a text cell, guarded
-    assert (credit[4], credit[6]) == ("-10.33", "-12.50")  # amounts stay numbers
+    assert (credit[5], credit[8]) == ("-10.33", "-12.50")  # amounts stay numbers
 
 
 def test_anomalies_csv_quotes_cr_and_guards(tmp_path):
