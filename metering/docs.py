@@ -26,7 +26,7 @@ def warehouse_kinds(con) -> dict[str, str]:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return " ".join(str(text).split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render(con=None, links_to: str = "") -> str:
