@@ -30,6 +30,8 @@ def billed(tmp_path_factory):
         generate_workspace(root, months=["2026-08", "2026-09", "2026-10"], size="tiny", bad_files=True)
         assert main(["bill", "2026-10", "--no-pdf"]) == 0
         assert main(["bill", "2026-11", "--no-pdf", "--skip-checks"]) == 0
+        # an issued month billed again rebuilds the routing tables (create or replace)
+        assert main(["bill", "2026-10", "--no-pdf", "--skip-checks"]) == 0
         yield root
 
 
@@ -101,6 +103,31 @@ def test_dictionary_entries_are_complete_and_lineage_exists():
         for column, spec in entry["columns"].items():
             assert isinstance(spec, dict) and str(spec.get("description", "")).strip(), f"{table}.{column}"
             assert spec.get("type"), f"{table}.{column}: no type"
+
+
+def _undescribed(con) -> list[str]:
+    return sorted([name for name, comment in _objects(con).items() if not (comment or "").strip()]
+                  + [f"{t}.{c}" for t, c, _, comment in _columns(con) if not (comment or "").strip()])
+
+
+def test_a_draft_or_an_ingest_alone_leaves_no_table_undescribed(tmp_path, monkeypatch):
+    """Runs that do not issue (a draft, `ccmeter ingest`) describe what they create too."""
+    root = tmp_path / "workspace"
+    monkeypatch.setenv("CCMETER_HOME", str(root))
+    monkeypatch.setenv("CCMETER_TODAY", "2026-12-04")
+    generate_workspace(root, months=["2026-10"], size="tiny", bad_files=False)
+    assert main(["ingest"]) == 0
+    con = connect(root / "warehouse.duckdb", read_only=True)
+    try:
+        assert "calls" in _objects(con) and _undescribed(con) == []
+    finally:
+        con.close()
+    assert main(["bill", "2026-10", "--draft", "--no-pdf", "--skip-checks"]) == 0
+    con = connect(root / "warehouse.duckdb", read_only=True)
+    try:
+        assert "plan_segments" in _objects(con) and _undescribed(con) == []
+    finally:
+        con.close()
 
 
 def test_a_new_undescribed_column_is_caught(tmp_path):
