@@ -198,7 +198,8 @@ def test_committed_data_dictionary_is_current():
     """docs/data-dictionary.md is `ccmeter docs --links-to ../` output; regenerate it
     after changing sql/descriptions.yaml."""
     committed = (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
-    assert committed.split("\n", 3)[3] == render(None, links_to="../").split("\n", 3)[3]
+    assert committed.split("\n", 3)[3] == render(None, links_to="../").split("\n", 3)[3], (
+        "docs/data-dictionary.md is stale: run `ccmeter docs --links-to ../ --output docs/data-dictionary.md`")
 
 
 def _documented_columns(sql_text: str) -> list[str]:
