@@ -307,8 +307,8 @@ def cmd_docs(args) -> int:
         try:
             con = connect(ws.warehouse, read_only=True)
         except duckdb.Error as exc:
-            _say(f"ccmeter: cannot read {ws.warehouse} ({' '.join(str(exc).split())[:200]}); "
-                 "column types come from sql/descriptions.yaml")
+            print(f"ccmeter: cannot read {ws.warehouse} ({' '.join(str(exc).split())[:200]}); "
+                  "column types come from sql/descriptions.yaml", file=sys.stderr)
     try:
         text = render(con, links_to=args.links_to)
     finally:
@@ -320,6 +320,8 @@ def cmd_docs(args) -> int:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(output)
     except OSError as exc:
+        if "tmp" in locals():
+            tmp.unlink(missing_ok=True)
         print(f"ccmeter: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     _say(f"Data dictionary written to {output} (types from "

@@ -194,6 +194,18 @@ def test_docs_command_reports_an_unwritable_output_in_one_line(billed, monkeypat
     assert err.startswith("ccmeter: cannot write") and "Traceback" not in err
 
 
+def test_docs_command_on_a_damaged_warehouse_falls_back_to_the_yaml(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "workspace"
+    root.mkdir()
+    (root / "warehouse.duckdb").write_bytes(b"not a database" * 100)
+    monkeypatch.setenv("CCMETER_HOME", str(root))
+    assert main(["docs"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("ccmeter: cannot read") and "Traceback" not in captured.err
+    assert "types from sql/descriptions.yaml" in captured.out
+    assert "| `amount` | DECIMAL(18,2) |" in (root / "data-dictionary.md").read_text(encoding="utf-8")
+
+
 def test_committed_data_dictionary_is_current():
     """docs/data-dictionary.md is `ccmeter docs --links-to ../` output; regenerate it
     after changing sql/descriptions.yaml."""
