@@ -61,6 +61,8 @@ def create_tables(con) -> None:
         sqlfiles.run(con, f"tables/{name}")
     migrate_subscribers(con)
     sqlfiles.run(con, "tables/subscriptions")
+    # `create or replace view` drops the view's comments; new tables have none yet
+    sqlfiles.apply_descriptions(con, (*TABLES, "subscriptions"))
 
 
 def migrate_subscribers(con) -> None:

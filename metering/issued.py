@@ -26,6 +26,7 @@ def ensure_tables(con) -> None:
         con.execute("drop table if exists spec_headers")
     for name in ISSUED_TABLES:
         sqlfiles.run(con, f"tables/{name}")
+    sqlfiles.apply_descriptions(con, ISSUED_TABLES)
 
 
 def _arrow(columns: dict[str, list]) -> pa.Table:

@@ -23,6 +23,7 @@ OUTPUT_TABLES = ("anomalies", "contract_errors", "rated_records", "prepaid_ledge
 def create_output_tables(con) -> None:
     for name in OUTPUT_TABLES:
         sqlfiles.run(con, f"tables/{name}")
+    sqlfiles.apply_descriptions(con, OUTPUT_TABLES)
 
 
 def _for_table(name: str, table: str) -> str:
@@ -81,6 +82,7 @@ AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s
 def write_aht_evaluations(con, rows_: list[dict], quarters: list[str]) -> None:
     """Delete-then-insert the evaluations of the given (completed) quarters."""
     sqlfiles.run(con, "tables/aht_evaluations")
+    sqlfiles.apply_descriptions(con, ("aht_evaluations",))
     ints = {"interactions", "handle_s", "aht_old", "aht_new"}
     table = pa.table({c: pa.array([r[c] for r in rows_], pa.int64() if c in ints else pa.string())
                       for c in AHT_COLUMNS})

@@ -67,6 +67,9 @@ def routing_tables(subscribers: dict[str, Subscriber], contracts: dict[str, list
 
 def build_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, list[Row]]) -> None:
     """Materialises the routing tables and the `usage` table (all history)."""
-    for name, table in routing_tables(subscribers, contracts).items():
+    tables = routing_tables(subscribers, contracts)
+    for name, table in tables.items():
         materialise(con, name, table)
+    # `create or replace` drops a table's comments: describe the new ones again
+    sqlfiles.apply_descriptions(con, tables)
     sqlfiles.run(con, "marts/usage")

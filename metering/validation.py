@@ -248,6 +248,7 @@ def store_results(warehouse_path: str | Path, outcomes) -> None:
     con = _connect_for_writing(warehouse_path)
     try:
         sqlfiles.run(con, "tables/validation_results")
+        sqlfiles.apply_descriptions(con, ("validation_results",))
         con.execute("begin transaction")
         for o in outcomes:
             con.execute("delete from validation_results where feed = $f", {"f": o.feed})

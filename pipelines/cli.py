@@ -326,6 +326,42 @@ def cmd_demo(args) -> int:
     return cmd_bill(args)
 
 
+def cmd_docs(args) -> int:
+    """Writes the warehouse's data dictionary as Markdown: descriptions and lineage from
+    sql/descriptions.yaml, column types from the workspace's warehouse when it has one."""
+    import duckdb
+    from metering.db import connect
+    from metering.docs import render
+    from metering.workspace import Workspace
+    ws = Workspace.from_env()
+    output = Path(args.output) if args.output else ws.root / "data-dictionary.md"
+    con = None
+    if ws.warehouse.is_file():
+        try:
+            con = connect(ws.warehouse, read_only=True)
+        except duckdb.Error as exc:
+            print(f"ccmeter: cannot read {ws.warehouse} ({' '.join(str(exc).split())[:200]}); "
+                  "column types come from sql/descriptions.yaml", file=sys.stderr)
+    try:
+        text = render(con, links_to=args.links_to)
+    finally:
+        if con is not None:
+            con.close()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        if "tmp" in locals():
+            tmp.unlink(missing_ok=True)
+        print(f"ccmeter: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    _say(f"Data dictionary written to {output} (types from "
+         f"{'the warehouse' if con is not None else 'sql/descriptions.yaml'})")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from benchmarks.bench import run_benchmark
     return run_benchmark(args)
@@ -380,6 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["check", "show"])
     s.add_argument("family", nargs="?")
     s.set_defaults(func=cmd_tariffs)
+    s = sub.add_parser("docs", help="write the warehouse's data dictionary (Markdown): every table, view and "
+                                    "column with its type, description and the files that make it")
+    s.add_argument("--output", help="file to write (default: $CCMETER_HOME/data-dictionary.md)")
+    s.add_argument("--links-to", default="", metavar="PREFIX",
+                   help="link each lineage file as PREFIX/path (e.g. ../ for a copy in docs/ of the repository)")
+    s.set_defaults(func=cmd_docs)
     s = sub.add_parser("bench", help="benchmark: generate a synthetic month and time each stage")
     s.add_argument("--calls", type=int, default=1_000_000)
     s.add_argument("--subscribers", type=int, default=10_000)
