@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from assets.ingestion import raw_feeds
 from assets.partitions import quarter_of, quarterly
-from assets.resources import WAREHOUSE_POOL, WarehouseResource
+from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResource
 from metering.aht import evaluation_rows
 from metering.catalog import load_catalog
 from metering.context import BillingInput
@@ -20,7 +20,9 @@ from metering.routing import build_usage
        description="Per quarter and subscriber with messaging: interactions, mean handling time, the AHT_pre in "
                    "force (old), the one for the next quarter (new), deviation and decision (kept / "
                    "re-established / no interactions). Table aht_evaluations, delete-then-insert per quarter.")
-def quarterly_aht(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def quarterly_aht(context: AssetExecutionContext, workspace: WorkspaceResource,
+                  warehouse: WarehouseResource) -> MaterializeResult:
+    from metering.snapshot import publish
     quarter = quarter_of(context.partition_key)
     with warehouse.get_connection() as con:
         create_tables(con)
@@ -29,6 +31,7 @@ def quarterly_aht(context: AssetExecutionContext, warehouse: WarehouseResource) 
         inp = BillingInput(con, quarter.last_month, load_catalog(), subscribers, contracts)
         rows = evaluation_rows(aht_chains(inp, quarter), {quarter})
         write_aht_evaluations(con, rows, [str(quarter)])
+        publish(con, workspace.get(), source=warehouse.path())
     decisions = {}
     for r in rows:
         decisions[r["decision"]] = decisions.get(r["decision"], 0) + 1

@@ -25,12 +25,14 @@ def monthly_specifications(context: AssetExecutionContext, workspace: WorkspaceR
 
     from metering.issuing import issue_month
     from metering.manifest import recover
+    from metering.snapshot import publish
     month = month_of(context.partition_key)
     ws = workspace.get()
     with warehouse.get_connection() as con:
         for line in recover(ws):
             context.log.info(line)
         result = issue_month(con, ws, month, load_catalog(), version=version("ccmeter"))
+        publish(con, ws, source=warehouse.path())
     issued = result.issued
     if result.already:
         context.log.info(f"{month} was issued at {issued.issued_at}; nothing changed (an issued month is final). "

@@ -9,6 +9,7 @@ from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResourc
 from metering import validation
 from metering.feeds import FEEDS, ORDER
 from metering.ingest import feed_status, ingest
+from metering.snapshot import publish
 
 COUNTS = ("files", "read", "loaded", "quarantined", "duplicates")
 
@@ -28,6 +29,8 @@ def raw_feeds(context: AssetExecutionContext, workspace: WorkspaceResource,
     with warehouse.get_connection() as con:
         results = ingest(con, ws, progress=progress)
         totals = feed_status(con)
+        seconds = publish(con, ws, source=warehouse.path())
+    context.log.info(f"warehouse.duckdb published for analysts in {seconds:.2f} s")
     run = {feed: dict.fromkeys(COUNTS, 0) for feed in ORDER}
     for r in results:
         if r.status == "skipped":

@@ -35,14 +35,18 @@ class WarehouseResource(DuckDBResource):
     which is not loaded yet at connect time) and are closed even when the step fails,
     so the file is free for the next writer (DuckDB has one)."""
 
-    database: str = Field(default="", description="DuckDB file; empty: <workspace>/warehouse.duckdb")
+    database: str = Field(default="", description="DuckDB file runs work in; empty: <workspace>/.ccmeter/work.duckdb "
+                                                  "(published as warehouse.duckdb for analysts after each step)")
 
     def path(self) -> Path:
-        return Path(self.database) if self.database else Workspace.from_env().warehouse
+        return Path(self.database) if self.database else Workspace.from_env().work_db
 
     @contextmanager
     def get_connection(self):
         path = self.path()
+        if not self.database:
+            from metering.snapshot import adopt_published
+            adopt_published(Workspace.from_env())  # a workspace from before the work database
         path.parent.mkdir(parents=True, exist_ok=True)
         plain = DuckDBResource(database=str(path), connection_config=self.connection_config)
         with plain.get_connection() as con:
@@ -55,5 +59,5 @@ class WarehouseResource(DuckDBResource):
 
 def build_resources(home: str = "") -> dict:
     """The resources of `pipelines.definitions`; `home` pins both to one workspace."""
-    database = str(Workspace.from_env(home).warehouse) if home else ""
+    database = str(Workspace.from_env(home).work_db) if home else ""
     return {"workspace": WorkspaceResource(home=home), "warehouse": WarehouseResource(database=database)}

@@ -16,21 +16,24 @@ from metering.manifest import issued_months, recover
 from metering.workspace import Workspace
 
 
-def rebuild(ws: Workspace, progress=None, connect=None) -> tuple[Path | None, list]:
+def rebuild(ws: Workspace, progress=None, publish=None, on_wait=None) -> tuple[Path | None, list]:
+    """Rebuilds the work database (and, through `publish`, the analysts' warehouse)."""
     recover(ws)
     backup = None
-    if ws.warehouse.exists():
+    if ws.work_db.exists():
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        backup = ws.work_db.with_name(f"{ws.work_db.name}.before-rebuild-{stamp}")
+        os.rename(ws.work_db, backup)
+        wal = ws.work_db.with_name(ws.work_db.name + ".wal")
+        if wal.exists():
+            os.rename(wal, backup.with_name(backup.name + ".wal"))
+    elif ws.warehouse.exists():  # no work database yet: the analysts' copy is the old state
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         backup = ws.warehouse.with_name(f"{ws.warehouse.name}.before-rebuild-{stamp}")
         os.rename(ws.warehouse, backup)
-        wal = ws.warehouse.with_name(ws.warehouse.name + ".wal")
-        if wal.exists():
-            os.rename(wal, backup.with_name(backup.name + ".wal"))
-    if connect is None:
-        from metering.db import connect as db_connect
-        con = db_connect(ws.warehouse)
-    else:
-        con = connect(ws)
+    from metering.db import connect_waiting
+    # a fresh work database: never the analysts' copy adopted (that is what is rebuilt)
+    con = connect_waiting(ws.work_db, on_wait=on_wait)
     try:
         create_tables(con)
         results = []
@@ -50,6 +53,13 @@ def rebuild(ws: Workspace, progress=None, connect=None) -> tuple[Path | None, li
                 results.append(r)
         results += [r for r in ingest(con, ws, progress=progress) if r.status != "skipped"]
         issued_db.sync(con, ws)
-    finally:
+    except BaseException:
         con.close()
+        raise
+    if publish is None:
+        from metering.snapshot import publish as publish_snapshot
+        publish_snapshot(con, ws)
+        con.close()
+    else:
+        publish(con, ws)
     return backup, results

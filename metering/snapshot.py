@@ -27,20 +27,22 @@ def adopt_published(ws: Workspace) -> bool:
     return True
 
 
-def publish(con, ws: Workspace) -> float:
+def publish(con, ws: Workspace, source: Path | None = None) -> float:
     """Checkpoints the work database on `con` (its writer, still holding the lock, so no
     other run can change it meanwhile) and publishes it as warehouse.duckdb. Returns
     the seconds it took."""
     t0 = time.perf_counter()
+    source = source or ws.work_db
     con.execute("checkpoint")
-    tmp = ws.warehouse.with_name(f".{ws.warehouse.name}{TMP_MARK}{os.getpid()}.tmp")
+    target = ws.warehouse
+    tmp = target.with_name(f".{target.name}{TMP_MARK}{os.getpid()}.tmp")
     try:
-        shutil.copyfile(ws.work_db, tmp)
+        shutil.copyfile(source, tmp)
         os.chmod(tmp, file_mode())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, ws.warehouse)
-        fsync_dir(ws.warehouse.parent)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

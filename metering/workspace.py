@@ -42,7 +42,13 @@ class Workspace:
 
     @property
     def warehouse(self) -> Path:
+        """The analysts' copy, published at the end of every run (metering.snapshot)."""
         return self.root / "warehouse.duckdb"
+
+    @property
+    def work_db(self) -> Path:
+        """The database runs work in; only ccmeter opens it."""
+        return self.root / ".ccmeter" / "work.duckdb"
 
     @property
     def specifications(self) -> Path:

@@ -37,19 +37,35 @@ def setup_dagster_home(ws) -> Path:
 
 
 def _connect(ws, read_only: bool = False):
-    """The warehouse, waiting (CCMETER_LOCK_TIMEOUT) while another process holds it.
-    Read-only (status, quarantine): a warehouse that does not exist yet reads as empty
-    (an in-memory database with the tables), and nothing is ever written."""
+    """A writer's connection to the work database (`.ccmeter/work.duckdb`), waiting
+    (CCMETER_LOCK_TIMEOUT) while another run holds it; `_finish` publishes it as
+    warehouse.duckdb. Read-only (status, quarantine): the published warehouse, which no
+    run ever holds; one that does not exist yet reads as empty (an in-memory database
+    with the tables), and nothing is ever written."""
     from metering.db import connect_waiting
+    from metering.snapshot import adopt_published, clean
     if read_only and not ws.warehouse.exists():
         import duckdb
         con = duckdb.connect(":memory:")
         con.execute("set timezone = 'UTC'")
         return con
-    return connect_waiting(ws.warehouse, read_only=read_only,
+    if not read_only:
+        adopt_published(ws)  # a workspace from before the work database
+        clean(ws)
+    return connect_waiting(ws.warehouse if read_only else ws.work_db, read_only=read_only,
                            on_wait=lambda msg: print(f"ccmeter: {msg}", file=sys.stderr, flush=True),
                            memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
                            temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
+
+
+def _finish(con, ws) -> None:
+    """Ends a run that wrote: publishes the work database as warehouse.duckdb for the
+    analysts (atomically), then closes it."""
+    from metering.snapshot import publish
+    try:
+        publish(con, ws)
+    finally:
+        con.close()
 
 
 def _read_workspace():
@@ -79,8 +95,10 @@ def cmd_ingest(args) -> int:
     _say(f"Loading new inbox files from {ws.inbox}")
     try:
         results = ingest(con, ws, progress=_print_ingest, limits=limits)
-    finally:
+    except BaseException:
         con.close()
+        raise
+    _finish(con, ws)
     new = [r for r in results if r.status != "skipped"]
     _say(f"{len(new)} new file(s) in {time.perf_counter() - t0:.1f} s"
          + ("" if new else " (nothing new)"))
@@ -135,22 +153,23 @@ def cmd_bill(args) -> int:
     if not args.draft:
         done = already_issued(con, ws, month)
         if done:
-            con.close()
+            _finish(con, ws)
             _report_issued(done)
             return 0
     if not args.skip_checks:
         con.close()
         unsafe = _blocking_checks(ws)
+        con = _connect(ws)
         if unsafe:
+            _finish(con, ws)  # what was loaded is published; nothing was billed
             _say("Billing stopped: the loaded data is unsafe to bill (blocking checks failed):")
             for problem in unsafe:
                 _say(f"  - {problem}")
             return 1
-        con = _connect(ws)
     if args.draft:
         _say(f"[2/3] Rating {month} as a draft (with the adjustments issuing it now would carry)")
         bill, directory = draft_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers)
-        con.close()
+        _finish(con, ws)
         _say(f"[3/3] Draft written (unnumbered, nothing recorded)")
         _say("")
         _say(f"Draft of {month} in {time.perf_counter() - t0:.1f} s: {len(bill.specs)} specification(s)")
@@ -162,7 +181,7 @@ def cmd_bill(args) -> int:
     result = issue_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers, version=_version(),
                          progress=lambda m: _say(f"      {m[0].upper()}{m[1:]}"))
     quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
-    con.close()
+    _finish(con, ws)
     bill = result.bill
     adjusted = sum(1 for s in bill.specs if s["adjustments"])
     credit = sum(1 for s in bill.specs if s["document_type"] == "credit_note")
@@ -213,8 +232,9 @@ def cmd_verify(args) -> int:
 def cmd_rebuild(args) -> int:
     from metering.rebuild import rebuild
     ws = _workspace()
-    _say(f"Rebuilding {ws.warehouse} from the inbox and the issued files")
-    backup, results = rebuild(ws, progress=_print_ingest, connect=_connect)
+    _say(f"Rebuilding the warehouse from the inbox and the issued files")
+    backup, results = rebuild(ws, progress=_print_ingest, publish=_finish,
+                              on_wait=lambda msg: print(f"ccmeter: {msg}", file=sys.stderr, flush=True))
     if backup:
         _say(f"  the previous warehouse was kept as {backup}")
     _say(f"  {len(results)} inbox file(s) loaded")
@@ -231,7 +251,7 @@ def _blocking_checks(ws) -> list[str]:
     finally:
         con.close()
     _say("      validating the loaded feeds (Great Expectations)")
-    for feed, outcome in validation.validate_feeds(ws.warehouse).items():
+    for feed, outcome in validation.validate_feeds(ws.work_db).items():
         problems += [f"{feed}: {r['expectation']}: {r['message']}" for r in outcome.critical_failed]
     return problems
 

@@ -145,7 +145,7 @@ def test_materialise_ingestion_and_october(ws):
     assert Decimal(spec["subtotal"]) == sum(Decimal(ln["amount"]) for ln in spec["lines"]) > 0
     assert _values(checks["specification_totals"].metadata)["specifications"] == 1
 
-    con = connect(ws.warehouse)
+    con = connect(ws.work_db)
     try:
         expectations = sum(len(suite_document(feed)["expectations"]) for feed in ORDER)
         assert rows(con, "select count(*), bool_and(success) from validation_results") == [(expectations, True)]

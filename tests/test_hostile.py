@@ -337,8 +337,10 @@ def home(tmp_path, monkeypatch):
 def _ingested(ws: Workspace) -> Workspace:
     ws.ensure()
     drop(ws, "calls", "a.csv", calls_csv(call("A1")))
-    con = connect(ws.warehouse)
+    from metering.snapshot import publish
+    con = connect(ws.work_db)  # as a run does: its own database, published for analysts
     ingest(con, ws)
+    publish(con, ws)
     con.close()
     return ws
 
@@ -411,25 +413,25 @@ def test_writer_waits_for_the_lock_then_goes_on(home, capsys, monkeypatch):
     ws = _ingested(home)
     drop(ws, "calls", "b.csv", calls_csv(call("B1")))
     monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "60")
-    with _Holder(ws.warehouse, read_only=False, seconds=2) as holder:
+    with _Holder(ws.work_db, read_only=False, seconds=2) as holder:  # another run writing
         t0 = time.monotonic()
         assert main(["ingest"]) == 0
         assert time.monotonic() - t0 >= 0.5
     captured = capsys.readouterr()
-    assert f"waiting for the warehouse {ws.warehouse} (held by PID {holder.pid})" in captured.err
+    assert f"waiting for the warehouse {ws.work_db} (held by PID {holder.pid})" in captured.err
     assert "calls/b.csv: read 1, loaded 1" in captured.out
 
 
 def test_writer_gives_up_cleanly_after_the_timeout(home, capsys, monkeypatch):
     ws = _ingested(home)
     drop(ws, "calls", "b.csv", calls_csv(call("B1")))
-    before = ws.warehouse.read_bytes()
+    before = ws.work_db.read_bytes(), ws.warehouse.read_bytes()
     monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "0.5")
-    with _Holder(ws.warehouse, read_only=False, seconds=60) as holder:
+    with _Holder(ws.work_db, read_only=False, seconds=60) as holder:
         assert main(["ingest"]) == 4
     line = _one_line(capsys.readouterr().err)
     assert f"held by PID {holder.pid}" in line and "gave up after 0.5 s" in line
-    assert ws.warehouse.read_bytes() == before  # nothing changed
+    assert (ws.work_db.read_bytes(), ws.warehouse.read_bytes()) == before  # nothing changed
     monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "soon")
     assert main(["ingest"]) == 2
     assert "CCMETER_LOCK_TIMEOUT" in _one_line(capsys.readouterr().err)
@@ -439,7 +441,9 @@ def test_writer_gives_up_cleanly_after_the_timeout(home, capsys, monkeypatch):
 @pytest.mark.parametrize("command", [["status"], ["quarantine"], ["ingest"], ["bill", "2026-01", "--no-pdf"]])
 def test_damaged_warehouse_is_named_with_the_way_back(home, capsys, damage, command):
     ws = _ingested(home)
-    data = bytearray(ws.warehouse.read_bytes())
+    # readers read the analysts' copy; writers the database runs work in
+    target = ws.warehouse if command[0] in ("status", "quarantine") else ws.work_db
+    data = bytearray(target.read_bytes())
     if damage == "truncated":
         data = data[:5000]
     elif damage == "flipped":
@@ -449,10 +453,17 @@ def test_damaged_warehouse_is_named_with_the_way_back(home, capsys, damage, comm
         data = bytearray(b"a,b\n1,2\n" * 100)
     else:
         data = bytearray()
-    ws.warehouse.write_bytes(bytes(data))
+    target.write_bytes(bytes(data))
     assert main(command) == 3
     line = _one_line(capsys.readouterr().err)
     assert "damaged" in line and "ccmeter rebuild" in line and "in use" not in line
+
+
+def test_a_damaged_analysts_copy_is_replaced_by_the_next_run(home, capsys):
+    ws = _ingested(home)
+    ws.warehouse.write_bytes(b"not a database")
+    assert main(["ingest"]) == 0
+    assert main(["status"]) == 0
 
 
 @pytest.mark.parametrize("fault", [
