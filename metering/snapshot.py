@@ -27,14 +27,14 @@ def adopt_published(ws: Workspace) -> bool:
     return True
 
 
-def publish(con, ws: Workspace, source: Path | None = None) -> float:
+def publish(con, ws: Workspace, source: Path | None = None, target: Path | None = None) -> float:
     """Checkpoints the work database on `con` (its writer, still holding the lock, so no
     other run can change it meanwhile) and publishes it as warehouse.duckdb. Returns
     the seconds it took."""
     t0 = time.perf_counter()
     source = source or ws.work_db
     con.execute("checkpoint")
-    target = ws.warehouse
+    target = target or ws.warehouse
     tmp = target.with_name(f".{target.name}{TMP_MARK}{os.getpid()}.tmp")
     try:
         shutil.copyfile(source, tmp)

@@ -448,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", dest="json_path")
     s.add_argument("--memory-limit")
     s.add_argument("--stages", help="comma-separated optional stages to run besides ingest and rating "
-                   "(usage, answering, files, publish; default: all; '' for none)")
+                   "(usage, answering, files, publish, snapshot; default: all; '' for none)")
     s.set_defaults(func=cmd_bench)
     return p
 
