@@ -104,7 +104,9 @@ def test_report_has_the_figures(bench_run):
     for key in REQUIRED:
         assert report.get(key) is not None, key
     names = [s["name"] for s in report["stages"]]
-    assert names == ["ingest", "usage", "answering", "rating", "files_no_pdf", "publish_w1"]
+    assert names == ["ingest", "usage", "answering", "rating", "files_no_pdf", "publish_w1", "snapshot"]
+    snapshot = next(s for s in report["stages"] if s["name"] == "snapshot")
+    assert snapshot["floor"] == "file_copy" and snapshot["detail"]["bytes"] > 0
     for s in report["stages"]:
         assert all(k in s for k in STAGE_KEYS)
         assert s["rows"] and s["seconds"] > 0 and s["peak_rss_mib"] > 0
@@ -112,7 +114,7 @@ def test_report_has_the_figures(bench_run):
 
 
 def test_stage_names_are_checked():
-    assert parse_stages(None) == ("usage", "answering", "files", "publish")
+    assert parse_stages(None) == ("usage", "answering", "files", "publish", "snapshot")
     assert parse_stages("") == ()
     assert parse_stages(" publish ,usage") == ("publish", "usage")
     with pytest.raises(ValueError, match="unknown stage pdf"):
