@@ -111,7 +111,7 @@ def error_rows(bill: MonthBill) -> list[dict]:
 def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1) -> list[str]:
     """Every file of the month into `directory`; returns their names. Overwrites only
     these names (the folder is a staging or a draft folder that ccmeter owns)."""
-    from metering.render.summary import write_anomalies, write_json, write_summary
+    from metering.render.summary import write_anomalies, write_anomaly_summary, write_json, write_summary
     directory.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     for spec in bill.specs:
@@ -123,7 +123,8 @@ def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int
         written += [f"{safe_subscriber_id(s['subscriber_id'])}.pdf" for s in bill.specs]
     write_summary(directory, bill.specs, error_rows(bill))
     write_anomalies(directory, anomaly_rows(bill))
-    return sorted(written + ["summary.csv", "summary.xlsx", "anomalies.csv"])
+    write_anomaly_summary(directory, anomaly_rows(bill))
+    return sorted(written + ["summary.csv", "summary.xlsx", "anomalies.csv", "anomalies-summary.csv"])
 
 
 def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:

@@ -183,6 +183,9 @@ def cmd_bill(args) -> int:
     quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
     _finish(con, ws)
     bill = result.bill
+    if not bill.specs:
+        _say(f"warning: nothing was billed for {month}: no subscriber has a line, a ledger movement or an "
+             "adjustment that month (is the inbox complete?)")
     adjusted = sum(1 for s in bill.specs if s["adjustments"])
     credit = sum(1 for s in bill.specs if s["document_type"] == "credit_note")
     _say("")
@@ -387,8 +390,30 @@ def cmd_bench(args) -> int:
     return run_benchmark(args)
 
 
+FEED_NAMES = ("subscribers", "subscriptions", "calls", "interactions", "worklogs")
+ENVIRONMENT = """environment:
+  CCMETER_HOME             the workspace (default ./workspace): inbox/, specifications/, warehouse.duckdb
+  CCMETER_TARIFFS          the tariff folder (default: tariffs/ of the installation)
+  CCMETER_TODAY            YYYY-MM-DD: the date that decides which months have ended (tests, backfills);
+                           default today in Europe/Amsterdam
+  CCMETER_LOOKBACK_MONTHS  issued months re-rated for late data when a month is issued (default 12)
+  CCMETER_WORKERS          processes rendering PDFs (default: the number of cores)
+  CCMETER_MEMORY_LIMIT     DuckDB memory limit, e.g. 8GB; CCMETER_TEMP_DIR: where DuckDB spills
+  CCMETER_LOCK_TIMEOUT     seconds a run waits for another run to finish (default 300)
+  CCMETER_MAX_DURATION_S, CCMETER_MAX_UTC_OFFSET_S, CCMETER_MAX_ID_LENGTH, CCMETER_MAX_PRICE
+                           plausibility limits of inputs and tariffs (README, "Bad input")
+  CCMETER_DEBUG=1          show tracebacks (as --debug)
+
+exit codes: 0 done, 1 stopped by a check (nothing issued), 2 a user mistake, 3 a damaged
+warehouse, 4 the warehouse busy past the lock timeout, 5 disk full / read-only / no permission"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ccmeter", description="Contact-centre usage metering and billing.")
+    p = argparse.ArgumentParser(
+        prog="ccmeter", description="Contact-centre usage metering and billing: loads the inbox of a workspace, "
+        "issues monthly specifications (PDF, JSON, e-invoices) and keeps a DuckDB warehouse for analysts.",
+        epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--debug", action="store_true", default=bool(os.environ.get("CCMETER_DEBUG")),
                    help="show the full traceback of a failure (also CCMETER_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -428,8 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("quarantine", help="list quarantined records and their reasons")
-    s.add_argument("--feed")
-    s.add_argument("--limit", type=int, default=200)
+    s.add_argument("--feed", choices=list(FEED_NAMES), help="only this feed")
+    s.add_argument("--limit", type=int, default=200, help="at most this many records (default 200)")
     s.add_argument("--summary", action="store_true", help="counts per feed and rule")
     s.set_defaults(func=cmd_quarantine)
     s = sub.add_parser("tariffs", help="check or show the tariff catalog")

@@ -26,7 +26,7 @@ import xlsxwriter
 from metering.render.files import atomic_write
 
 __all__ = ["SUMMARY_COLUMNS", "ANOMALY_COLUMNS", "ERROR_COLUMNS", "spec_vat",
-           "control_totals", "write_summary", "write_anomalies", "write_json"]
+           "control_totals", "write_summary", "write_anomalies", "write_anomaly_summary", "write_json"]
 
 SUMMARY_COLUMNS = ("spec_number", "subscriber_id", "name", "document_type", "currency", "subtotal",
                    "adjustments", "vat", "total", "issue_date", "due_date")
@@ -213,6 +213,30 @@ def write_anomalies(month_dir: Path, anomalies: list[dict]) -> None:
     """`anomalies.csv`: kind, rule, subscriber_id, record, message, in the order given."""
     rows = ([guard_text(a.get(c)) for c in ANOMALY_COLUMNS] for a in anomalies)
     atomic_write(Path(month_dir) / "anomalies.csv", _csv_bytes(ANOMALY_COLUMNS, rows))
+
+
+ANOMALY_SUMMARY_COLUMNS = ("kind", "rule", "subscriber_id", "count", "first_record", "first_message")
+
+
+def anomaly_summary_rows(anomalies: list[dict]) -> list[dict]:
+    """One row per (kind, rule, subscriber): how many, and the first of them; most
+    frequent first (ties by kind, rule and subscriber), so a reviewer sees what matters."""
+    groups: dict[tuple, dict] = {}
+    for a in anomalies:
+        key = (_text(a.get("kind")), _text(a.get("rule")), _text(a.get("subscriber_id")))
+        g = groups.setdefault(key, {"count": 0, "first_record": _text(a.get("record")),
+                                    "first_message": _text(a.get("message"))})
+        g["count"] += 1
+    return [{"kind": k, "rule": r, "subscriber_id": sid, **g}
+            for (k, r, sid), g in sorted(groups.items(), key=lambda kv: (-kv[1]["count"], kv[0]))]
+
+
+def write_anomaly_summary(month_dir: Path, anomalies: list[dict]) -> None:
+    """`anomalies-summary.csv`: the anomalies counted per kind, rule and subscriber, the
+    file a reviewer reads first (anomalies.csv keeps every row)."""
+    rows = ([str(r[c]) if c == "count" else guard_text(r[c]) for c in ANOMALY_SUMMARY_COLUMNS]
+            for r in anomaly_summary_rows(anomalies))
+    atomic_write(Path(month_dir) / "anomalies-summary.csv", _csv_bytes(ANOMALY_SUMMARY_COLUMNS, rows))
 
 
 def _json_default(o):
