@@ -52,11 +52,8 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from metering.ingest import sha256_of  # one way to hash a file, the inbox's
+    return sha256_of(path)
 
 
 def utc_now() -> str:
@@ -109,17 +106,17 @@ def staged_files(staging: Path) -> list[str]:
 def file_entries(staging: Path, specs: dict[str, dict]) -> list[dict]:
     """The manifest's file list: name, bytes, sha256; for a specification's JSON its
     number, subscriber, total, currency and document type."""
-    out = []
-    for name in staged_files(staging):
-        path = staging / name
-        entry = {"name": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
-        spec = specs.get(name)
-        if spec is not None:
-            entry.update({"subscriber_id": spec["subscriber_id"], "spec_number": spec["spec_number"],
-                          "document_type": spec["document_type"], "currency": spec["currency"],
-                          "total": spec["total"]})
-        out.append(entry)
-    return out
+    return [_entry(staging, name, specs.get(name)) for name in staged_files(staging)]
+
+
+def _entry(directory: Path, name: str, spec: dict | None) -> dict:
+    path = directory / name
+    entry = {"name": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    if spec is not None:
+        entry.update({"subscriber_id": spec["subscriber_id"], "spec_number": spec["spec_number"],
+                      "document_type": spec["document_type"], "currency": spec["currency"],
+                      "total": spec["total"]})
+    return entry
 
 
 def staging_dir(ws: Workspace, month: str) -> Path:
@@ -224,17 +221,7 @@ def adopt_legacy(ws: Workspace, loaded_files: list[dict], version: str) -> list[
         if not specs:
             continue
         owned = set(specs) | {n[:-5] + ".pdf" for n in specs} | {"summary.csv", "summary.xlsx", "anomalies.csv"}
-        files = []
-        for name in sorted(owned):
-            path = d / name
-            if path.is_file():
-                entry = {"name": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
-                spec = specs.get(name)
-                if spec:
-                    entry.update({"subscriber_id": spec["subscriber_id"], "spec_number": spec["spec_number"],
-                                  "document_type": spec["document_type"], "currency": spec["currency"],
-                                  "total": spec["total"]})
-                files.append(entry)
+        files = [_entry(d, name, specs.get(name)) for name in sorted(owned) if (d / name).is_file()]
         manifest = {"month": d.name, "issued_at": utc_now(), "adopted": True, "ccmeter_version": version,
                     "specifications": len(specs), "files": files, "loaded_files": loaded_files}
         atomic_write(d / MANIFEST, manifest_bytes(manifest))

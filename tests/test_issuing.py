@@ -278,7 +278,8 @@ def test_a_commit_interrupted_between_moves_is_rolled_back_and_redone(ws, monkey
     assert len(list(month_dir.iterdir())) == 3  # two moved files and the user's
     assert run("2026-10") == 0
     files = sorted(p.name for p in month_dir.iterdir())
-    assert files == ["S1.json", "anomalies.csv", "manifest.json", "notes.csv", "summary.csv", "summary.xlsx"]
+    assert files == ["S1.json", "anomalies-summary.csv", "anomalies.csv", "manifest.json", "notes.csv", "summary.csv",
+                     "summary.xlsx"]
     assert (month_dir / "notes.csv").read_text() == "mine\n"
     assert main(["verify", "2026-10"]) == 0
     assert not (ws.specifications / ".staging").exists()
