@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 ## Run the test suite (exit code 5, "no tests collected", counts as a failure here)
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -12,9 +12,10 @@ from metering.catalog import load_catalog
 from metering.context import BillingInput
 from metering.contracts import load_contracts, load_subscribers
 from metering.ingest import create_tables
-from metering.pricing.answering import aht_chains
 from metering.outputs import write_aht_evaluations
+from metering.pricing.answering import aht_chains
 from metering.routing import build_usage
+
 
 @asset(partitions_def=quarterly, deps=[raw_feeds], group_name="billing", kinds={"duckdb"}, pool=WAREHOUSE_POOL,
        description="Per quarter and subscriber with messaging: interactions, mean handling time, the AHT_pre in "

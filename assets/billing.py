@@ -1,11 +1,19 @@
 """Monthly billing: bill one month and publish its specifications (metering.billing,
 metering.outputs), and check that every specification total is the sum of its lines."""
 
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetExecutionContext,
-                     MaterializeResult, MetadataValue, asset, asset_check)
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
 
 from assets.ingestion import raw_feeds
-from assets.partitions import monthly, month_of
+from assets.partitions import month_of, monthly
 from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResource
 from metering import validation
 from metering.catalog import load_catalog

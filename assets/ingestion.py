@@ -2,8 +2,17 @@
 billing on them (architecture.md, data flow). The asset calls `metering.ingest`; the
 checks call `metering.validation` (reconciliation, Great Expectations suites in gx/)."""
 
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
-                     AssetExecutionContext, MaterializeResult, MetadataValue, asset, multi_asset_check)
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset_check,
+)
 
 from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResource
 from metering import validation

@@ -13,7 +13,6 @@ from pydantic import Field
 
 from metering.workspace import Workspace
 
-
 # Every op that opens the warehouse is in this concurrency pool. Unlimited on one
 # machine (the run queue already runs one run at a time); limited to 1 in
 # deploy/dagster.distributed.yaml, where several runs execute at once.

@@ -16,7 +16,8 @@ on a fresh warehouse, next to the raw floors measured in the same run:
                     floor: `spec_floor_seconds`, json.dumps of every specification to a file
 
 Peak RSS per stage comes from a sampling thread (psutil every 20 ms: RSS of this
-process + USS of its children, the forked PDF workers). Figures are reported, never asserted. Returns 0, or 1 when a stage failed.
+process + USS of its children, the forked PDF workers). Figures are reported, never asserted.
+Returns 0, or 1 when a stage failed.
 """
 from __future__ import annotations
 
@@ -411,8 +412,8 @@ def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str
     `answering` time those steps alone before rating (on the same connection, so they
     add to its memory), `files` writes the files without PDFs, `publish` writes tables
     and files. Returns the report dict (without machine and data sections)."""
-    from metering.billing import bill_month
     from metering import billing, issuing, outputs
+    from metering.billing import bill_month
     from metering.catalog import FAMILIES, load_catalog
     from metering.context import BillingInput
     from metering.contracts import load_contracts, load_subscribers

@@ -71,7 +71,8 @@ DAMAGE_MESSAGES = ("not a valid DuckDB database file", "Corrupt database file", 
 STORAGE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                   errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
                   errno.EDQUOT: "the disk quota is exceeded"}
-STORAGE_MESSAGES = {"No space left on device": "the disk is full", "Read-only file system": "the file system is read-only",
+STORAGE_MESSAGES = {"No space left on device": "the disk is full",
+                    "Read-only file system": "the file system is read-only",
                     "Permission denied": "permission denied", "Disk quota exceeded": "the disk quota is exceeded",
                     "Operation not permitted": "operation not permitted"}
 

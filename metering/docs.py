@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from metering import sqlfiles
 
+
 def warehouse_columns(con) -> dict[str, list[tuple[str, str]]]:
     """Table or view → [(column, type)] in column order, for schema main of `con`."""
     out: dict[str, list[tuple[str, str]]] = {}

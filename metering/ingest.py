@@ -30,8 +30,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from metering import sqlfiles
-from metering.db import rows, scalar
 from metering.catalog import PRODUCT_CODES
+from metering.db import rows, scalar
 from metering.feeds import FEEDS, ORDER, Feed
 from metering.limits import RESERVED_IDS, Limits
 from metering.workspace import Workspace
@@ -618,7 +618,6 @@ def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> File
 
 
 def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int) -> tuple[int, int, int]:
-    params = {"feed": feed.name, "file": rel, "file_id": file_id}
     if feed.id_column is None:
         con.execute(sqlfiles.sql("staging/classified_subscriptions"))
     else:

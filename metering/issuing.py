@@ -13,13 +13,21 @@ from pathlib import Path
 
 from metering import issued as issued_db
 from metering.adjustments import differences
-from metering.billing import MonthBill, OwnPart, Prepared, prepare, rate_month, spec_of
+from metering.billing import MonthBill, Prepared, prepare, rate_month, spec_of
 from metering.catalog import Catalog
 from metering.contracts import Subscriber
 from metering.db import rows
 from metering.lines import Anomaly
-from metering.manifest import (DRAFTS, Issued, IssueError, commit, file_entries, issued_months, manifest_bytes,
-                               read_manifest, staging_dir, utc_now)
+from metering.manifest import (
+    DRAFTS,
+    Issued,
+    commit,
+    file_entries,
+    issued_months,
+    read_manifest,
+    staging_dir,
+    utc_now,
+)
 from metering.periods import Month
 from metering.render.files import atomic_write
 from metering.specification import Adjustment, build, spec_number

@@ -4,7 +4,7 @@ overridden by an environment variable (documented in the README):
 
 | limit | default | variable |
 | --- | --- | --- |
-| longest talk_s / handle_s / call leg / work log | 86400 s (24 h; exactly 24 h is accepted) | `CCMETER_MAX_DURATION_S` |
+| longest talk_s / handle_s / call leg / work log | 86400 s (24 h accepted) | `CCMETER_MAX_DURATION_S` |
 | largest UTC offset of a timestamp | 50400 s (±14:00 accepted) | `CCMETER_MAX_UTC_OFFSET_S` |
 | longest id (code points) | 64 | `CCMETER_MAX_ID_LENGTH` |
 | largest tariff price | 1000000 | `CCMETER_MAX_PRICE` |

@@ -2,7 +2,7 @@
 half-up, to cents. No binary float ever touches a price or an amount."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 CENT = Decimal("0.01")

@@ -5,7 +5,6 @@ rated_records, aht_evaluations (delete-then-insert per month). The issued docume
 themselves go to the warehouse from their files (metering.issued)."""
 from __future__ import annotations
 
-from decimal import Decimal
 import os
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pyarrow as pa
 
 from metering import sqlfiles
 from metering.billing import MonthBill
-from metering.money import fmt
 from metering.pricing import answering
 from metering.workspace import safe_subscriber_id
 

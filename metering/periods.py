@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 TIMEZONES = {"NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "DK": "Europe/Copenhagen"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from metering import sqlfiles
-from metering.db import materialise
 from metering.contracts import FAR_FUTURE, Row, Subscriber, merged_spans, segments
+from metering.db import materialise
 from metering.periods import TIMEZONES
 
 KLIPPEKORT_CARDS = ("klippekort:10", "klippekort:20", "klippekort:30")

@@ -48,5 +48,6 @@ def render_family(model: FamilyBase) -> str:
     rows: list[tuple[str, str]] = []
     _walk(model, "", rows)
     width = max(len(p) for p, _ in rows)
-    head = f"Tariff {model.family} — prices in {model.currency}, excl. VAT {model.vat.rate * 100:.0f} % ({model.vat.country})"
+    head = (f"Tariff {model.family} — prices in {model.currency}, "
+            f"excl. VAT {model.vat.rate * 100:.0f} % ({model.vat.country})")
     return "\n".join([head, "-" * len(head)] + [f"{p:<{width}}  {v}" for p, v in rows])

@@ -104,8 +104,11 @@ def _suite(gx, doc: dict):
 
 
 def _context(gx):
-    from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
-                                                            ProgressBarsConfig)
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         analytics_enabled=False, progress_bars=ProgressBarsConfig(globally=False))
@@ -280,7 +283,8 @@ def reconcile(con) -> dict[str, dict]:
                count(*) filter (where status in ('unreadable', 'rejected'))
         from loaded_files group by feed""")}
     quarantine = {(feed, unreadable): n for feed, unreadable, n in rows(con, """
-        select feed, line is null and record_id is null and rule like 'file.%', count(*) from quarantine group by all""")}
+        select feed, line is null and record_id is null and rule like 'file.%', count(*)
+        from quarantine group by all""")}
     out = {}
     for feed in ORDER:
         files, read, loaded, q, d, unbalanced, q_readable, unreadable = ledger.get(feed, (0,) * 8)

@@ -170,7 +170,7 @@ def cmd_bill(args) -> int:
         _say(f"[2/3] Rating {month} as a draft (with the adjustments issuing it now would carry)")
         bill, directory = draft_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers)
         _finish(con, ws)
-        _say(f"[3/3] Draft written (unnumbered, nothing recorded)")
+        _say("[3/3] Draft written (unnumbered, nothing recorded)")
         _say("")
         _say(f"Draft of {month} in {time.perf_counter() - t0:.1f} s: {len(bill.specs)} specification(s)")
         for cur, total in bill.totals_by_currency().items():
@@ -235,7 +235,7 @@ def cmd_verify(args) -> int:
 def cmd_rebuild(args) -> int:
     from metering.rebuild import rebuild
     ws = _workspace()
-    _say(f"Rebuilding the warehouse from the inbox and the issued files")
+    _say("Rebuilding the warehouse from the inbox and the issued files")
     backup, results = rebuild(ws, progress=_print_ingest, publish=_finish,
                               on_wait=lambda msg: print(f"ccmeter: {msg}", file=sys.stderr, flush=True))
     if backup:
@@ -353,6 +353,7 @@ def cmd_docs(args) -> int:
     """Writes the warehouse's data dictionary as Markdown: descriptions and lineage from
     sql/descriptions.yaml, column types from the workspace's warehouse when it has one."""
     import duckdb
+
     from metering.db import connect
     from metering.docs import render
     from metering.workspace import Workspace
@@ -508,10 +509,16 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     from metering.catalog import CatalogError
+    from metering.db import (
+        WarehouseError,
+        damaged_message,
+        is_damage_error,
+        is_lock_error,
+        lock_holder,
+        storage_problem,
+    )
     from metering.einvoice.seller import SellerError
     from metering.manifest import IssueError
-    from metering.db import (WarehouseError, damaged_message, is_damage_error, is_lock_error, lock_holder,
-                             storage_problem)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -10,9 +10,20 @@ runs one at a time, since DuckDB has one writer.
 
 import hashlib
 
-from dagster import (AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, Definitions, RunRequest,
-                     ScheduleDefinition, SensorEvaluationContext, SkipReason, build_schedule_from_partitioned_job,
-                     define_asset_job, in_process_executor, sensor)
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+    in_process_executor,
+    sensor,
+)
 
 from assets import all_assets, all_checks, monthly_specifications, quarterly_aht, raw_feeds
 from assets.partitions import TIMEZONE, monthly, quarter_key, quarterly
@@ -47,7 +58,8 @@ def _aht_run(context):
 
 evaluate_previous_quarter = ScheduleDefinition(
     name="evaluate_previous_quarter", job=aht_job, cron_schedule="0 4 1 1,4,7,10 *", execution_timezone=TIMEZONE,
-    execution_fn=_aht_run, default_status=DefaultScheduleStatus.STOPPED, description="On the first day of a quarter at 04:00: the AHT evaluation of the last one.")
+    execution_fn=_aht_run, default_status=DefaultScheduleStatus.STOPPED,
+    description="On the first day of a quarter at 04:00: the AHT evaluation of the last one.")
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,

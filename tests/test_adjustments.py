@@ -10,8 +10,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from helpers import write_feed
+
 from metering.catalog import load_catalog
 from metering.db import connect
 from metering.ingest import ingest

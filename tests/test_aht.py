@@ -7,11 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from helpers import bill
+from test_answering import at, interaction, lines, row, spec_of, utc, workspace
+
 from metering.aht import evaluate_chain, in_force
 from metering.periods import Quarter
-from test_answering import at, interaction, lines, row, spec_of, utc, workspace
 
 Q3, Q4 = Quarter(2026, 3), Quarter(2026, 4)
 TEN = Decimal("0.10")

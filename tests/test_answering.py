@@ -21,10 +21,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import bill, lines_by_code, write_feed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import bill, lines_by_code, write_feed
 from metering.workspace import Workspace
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -918,7 +918,8 @@ def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)
     rows of the trace, the same rows ranked over the whole month as a reference)."""
     from metering.billing import bill_month
     from metering.catalog import load_catalog
-    from metering.db import connect, rows as fetch
+    from metering.db import connect
+    from metering.db import rows as fetch
     from metering.ingest import ingest
     from metering.periods import Month
     from metering.pricing import answering

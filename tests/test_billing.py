@@ -5,9 +5,9 @@ import json
 import os
 
 from helpers import bill, write_feed
-from pipelines.cli import main
 
 from metering.workspace import Workspace
+from pipelines.cli import main
 
 
 def _subs(ws, rows):

@@ -1,14 +1,14 @@
 """The reconciliation checks on a billed demo month, and that they catch a tampered line."""
-from metering.checks import trace_mismatches
-from metering.validation import specification_totals
 from metering.billing import bill_month
-from metering.issuing import issue_month
 from metering.catalog import load_catalog
+from metering.checks import trace_mismatches
 from metering.db import connect
 from metering.demo import generate_workspace
 from metering.ingest import ingest
+from metering.issuing import issue_month
 from metering.outputs import write_analytics
 from metering.periods import Month
+from metering.validation import specification_totals
 from metering.workspace import Workspace
 
 

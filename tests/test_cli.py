@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-
 from helpers import write_feed
+
 from metering.render.summary import anomaly_summary_rows
 from metering.workspace import Workspace
 from pipelines.cli import main

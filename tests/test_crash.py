@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import psutil
 import pytest
-
 from helpers import write_feed
+
 from metering.workspace import Workspace
 
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -147,6 +147,7 @@ def test_apply_descriptions_survives_a_recreated_routing_table(billed, tmp_path)
     """Routing tables are `create or replace`d every run (comments dropped): building
     them describes them again."""
     import shutil
+
     from metering.contracts import load_contracts, load_subscribers
     from metering.routing import build_usage
     copy = tmp_path / "warehouse.duckdb"

@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from helpers import write_feed
 
 from assets import all_checks, monthly_specifications, raw_feeds
 from assets.partitions import monthly, quarterly
-from helpers import write_feed
 from metering.db import connect, rows
 from metering.feeds import ORDER
 from metering.validation import suite_document
@@ -214,3 +215,19 @@ def test_quarterly_aht(ws):
         con.close()
     # mean 300 s against AHT_pre 240 s: +25 % ≥ 10 % → re-established at 300 s
     assert got == [("2026-Q3", "S1", 2, 600, Decimal("300.00"), 240, 300, "re-established")]
+
+
+def test_instance_configuration_is_valid_and_quiet(tmp_path, monkeypatch):
+    """dagster.yaml as the CLI installs it in DAGSTER_HOME: a valid instance, runs queued
+    one at a time, no telemetry and no welcome pop-up over the operator's first page."""
+    import shutil
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copyfile(Path(__file__).resolve().parents[1] / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = dg.DagsterInstance.get()
+    try:
+        assert not instance.telemetry_enabled and not instance.nux_enabled
+        assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
+    finally:
+        instance.dispose()

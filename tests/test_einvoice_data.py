@@ -16,9 +16,10 @@ from metering.billing import bill_month
 from metering.catalog import load_catalog
 from metering.db import connect, rows
 from metering.demo import EINVOICE, generate_workspace
-from metering.einvoice.batch import main as batch_main, ubl_for_directory
+from metering.einvoice.batch import main as batch_main
+from metering.einvoice.batch import ubl_for_directory
 from metering.einvoice.seller import load_seller
-from metering.einvoice.ubl import EinvoiceSkipped, ubl_document
+from metering.einvoice.ubl import ubl_document
 from metering.ingest import create_tables, ingest
 from metering.periods import Month
 from metering.workspace import Workspace

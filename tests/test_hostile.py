@@ -12,9 +12,18 @@ from metering.db import connect, rows, scalar
 from metering.ingest import feed_status, ingest, pending_files, rejected_entries
 from metering.limits import Limits, LimitsError
 from metering.workspace import Workspace, safe_subscriber_id
-
-from tests.test_ingest import (WORKLOG_HEADER, assert_good_loaded, call, calls_csv, counts, drop, good,  # noqa: F401
-                               loaded, quarantined, run)
+from tests.test_ingest import (  # noqa: F401
+    WORKLOG_HEADER,
+    assert_good_loaded,
+    call,
+    calls_csv,
+    counts,
+    drop,
+    good,
+    loaded,
+    quarantined,
+    run,
+)
 
 INTERACTION_HEADER = "interaction_id,subscriber_id,channel,started_at,ended_at,handle_s,agent_id"
 

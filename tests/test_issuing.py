@@ -11,8 +11,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from helpers import write_feed
+
 from metering.workspace import Workspace
 from pipelines.cli import main
 

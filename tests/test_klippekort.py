@@ -6,10 +6,10 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+from helpers import bill, lines_by_code, write_feed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import bill, lines_by_code, write_feed
 from metering.ledgers import CardPurchase, KlipDraw, add_years, klippekort_ledger
 from metering.workspace import Workspace
 

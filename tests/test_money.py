@@ -2,7 +2,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metering.money import fmt_qty, round_half_up, round_int_half_up
 

@@ -5,15 +5,15 @@ per-minute quantities."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 pypdf = pytest.importorskip("pypdf")
 
+from test_render import sample_eur  # noqa: E402
+
 from metering.einvoice.seller import DEMO_SELLER, load_seller_file  # noqa: E402
 from metering.render.pdf import _human_duration, human_duration, pdf_bytes  # noqa: E402
-from test_render import sample_eur  # noqa: E402
 
 
 def _spec(**kw) -> dict:

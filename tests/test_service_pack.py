@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from helpers import bill, lines_by_code, write_feed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import bill, lines_by_code, write_feed
 from metering.catalog import load_catalog
 from metering.context import BillingInput
 from metering.contracts import load_contracts, load_subscribers

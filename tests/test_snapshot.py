@@ -8,10 +8,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import duckdb
-
 from test_crash import CCMETER, _env, _workspace
 
 ANALYST = textwrap.dedent("""

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import write_feed
+
+from metering import validation
 from metering.catalog import PRODUCT_CODES
 from metering.db import connect, rows
 from metering.feeds import FEEDS, ORDER
 from metering.ingest import ingest
-from metering import validation
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from metering.workspace import Workspace, safe_subscriber_id
 SPEC_FILES_SKIPPED = {"manifest.json"}
 
 
-def ubl_for_directory(spec_dir: Path, seller: Seller, out_dir: Path) -> tuple[list[Path], list[tuple[str, EinvoiceSkipped]]]:
+def ubl_for_directory(spec_dir: Path, seller: Seller,
+                      out_dir: Path) -> tuple[list[Path], list[tuple[str, EinvoiceSkipped]]]:
     written: list[Path] = []
     skipped: list[tuple[str, EinvoiceSkipped]] = []
     for path in sorted(Path(spec_dir).glob("*.json")):

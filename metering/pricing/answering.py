@@ -1,11 +1,12 @@
 """The `answering` tariff family (pricing.md A1–A8, M1–M3, R1–R3, T1, D1, B1)."""
 from __future__ import annotations
 
-import pyarrow as pa
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+
+import pyarrow as pa
 
 from metering import sqlfiles
 from metering.aht import Evaluation, evaluate_chain, in_force
@@ -14,7 +15,6 @@ from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, merged_spans, overlapping_days
 from metering.db import materialise, rows
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
-from metering.money import round_half_up
 from metering.periods import Month, Quarter, prorated_allowance
 
 FAMILY = "answering"

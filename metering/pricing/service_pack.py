@@ -197,7 +197,8 @@ def _travel_lines(t: ServicePackTariff, moves: list[PackMovement], detail: dict[
     out = []
     for rate_, (trips, km) in sorted(per_km.items()):
         out.append(Line("servicepack.travel", f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
-                        f"{fmt_qty(km)} km round trip", km, "km", rate_, "km", Fraction(km) * Fraction(rate_), vat, "S5", FAMILY))
+                        f"{fmt_qty(km)} km round trip", km, "km", rate_, "km", Fraction(km) * Fraction(rate_), vat,
+                        "S5", FAMILY))
     for floor, trips in sorted(minimum.items()):
         out.append(Line("servicepack.travel", f"Travel, minimum per on-site trip ({trips} "
                         f"trip{'s' if trips != 1 else ''})", trips, "trip", floor, "trip",
