@@ -25,6 +25,8 @@ class Month:
     def parse(cls, text: str) -> "Month":
         try:
             y, m = text.strip().split("-")
+            if not (len(y) == 4 and len(m) == 2 and y.isdigit() and m.isdigit()):
+                raise ValueError(text)
             result = cls(int(y), int(m))
         except ValueError as exc:
             raise ValueError(f"not a month {text!r}: expected YYYY-MM, e.g. 2026-10") from exc

@@ -391,6 +391,27 @@ def cmd_bench(args) -> int:
     return run_benchmark(args)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _default_workers() -> int:
+    text = os.environ.get("CCMETER_WORKERS", "")
+    if text.strip():
+        try:
+            return _positive_int(text)
+        except argparse.ArgumentTypeError as exc:
+            print(f"ccmeter: CCMETER_WORKERS={text!r}: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    return os.cpu_count() or 1
+
+
 FEED_NAMES = ("subscribers", "subscriptions", "calls", "interactions", "worklogs")
 ENVIRONMENT = """environment:
   CCMETER_HOME             the workspace (default ./workspace): inbox/, specifications/, warehouse.duckdb
@@ -428,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(unnumbered, DRAFT on every page, nothing recorded); any month, open ones too")
     s.add_argument("--skip-checks", action="store_true",
                    help="skip the blocking data checks (reconciliation, Great Expectations) before rating")
-    s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", str(os.cpu_count() or 1))),
+    s.add_argument("--workers", type=_positive_int, default=_default_workers(),
                    help="processes rendering PDFs (default: the number of cores; used from 50 specifications)")
     s.set_defaults(func=cmd_bill)
     s = sub.add_parser("verify", help="check every issued file against its manifest (sha256) and the "
@@ -441,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="create the demo workspace if empty and bill the demo month")
     s.add_argument("--no-pdf", action="store_true")
     s.add_argument("--skip-checks", action="store_true")
-    s.add_argument("--workers", type=int, default=int(os.environ.get("CCMETER_WORKERS", str(os.cpu_count() or 1))))
+    s.add_argument("--workers", type=_positive_int, default=_default_workers(),
+                   help="processes rendering PDFs (default: CCMETER_WORKERS or the number of cores)")
     s.set_defaults(func=cmd_demo)
     s = sub.add_parser("demo-data", help="write a generated demo workspace")
     s.add_argument("--months", nargs="+", default=[DEMO_MONTH])
@@ -455,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("quarantine", help="list quarantined records and their reasons")
     s.add_argument("--feed", choices=list(FEED_NAMES), help="only this feed")
-    s.add_argument("--limit", type=int, default=200, help="at most this many records (default 200)")
+    s.add_argument("--limit", type=_positive_int, default=200, help="at most this many records (default 200)")
     s.add_argument("--summary", action="store_true", help="counts per feed and rule")
     s.set_defaults(func=cmd_quarantine)
     s = sub.add_parser("tariffs", help="check or show the tariff catalog")
@@ -469,8 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="link each lineage file as PREFIX/path (e.g. ../ for a copy in docs/ of the repository)")
     s.set_defaults(func=cmd_docs)
     s = sub.add_parser("bench", help="benchmark: generate a synthetic month and time each stage")
-    s.add_argument("--calls", type=int, default=1_000_000)
-    s.add_argument("--subscribers", type=int, default=10_000)
+    s.add_argument("--calls", type=_positive_int, default=1_000_000, help="call legs of the synthetic month")
+    s.add_argument("--subscribers", type=_positive_int, default=10_000, help="subscribers of the synthetic month")
     s.add_argument("--json", dest="json_path")
     s.add_argument("--memory-limit")
     s.add_argument("--stages", help="comma-separated optional stages to run besides ingest and rating "

@@ -70,3 +70,17 @@ def test_an_issued_month_has_its_anomaly_summary_and_an_empty_month_warns(ws, ca
     capsys.readouterr()
     assert main(["bill", "2026-09", "--no-pdf", "--skip-checks"]) == 0
     assert "warning: nothing was billed for 2026-09" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["quarantine", "--limit", "-5"], ["bill", "2026-10", "--workers", "0"],
+                                  ["bench", "--calls", "-1"], ["bill", "2026-10", "--workers", "many"]])
+def test_counts_must_be_positive_whole_numbers(ws, capsys, argv):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("month", ["2026-1", "26-10", "2026-10-01", "2026-00", " ", "2026-13"])
+def test_a_month_is_strictly_yyyy_mm(ws, capsys, month):
+    assert main(["bill", month]) == 2
+    assert "expected YYYY-MM" in capsys.readouterr().err
