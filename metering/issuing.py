@@ -119,7 +119,7 @@ def corrections(con, prep: Prepared, target: Month, issued: dict[str, Issued], l
         numbers = issued_db.issued_numbers(con, key)
         currencies = issued_db.issued_currencies(con, key)
         errors = {e.subscriber_id: e for e in rated.errors}
-        for sid in sorted(set(rated.parts) | set(lines) | (set(errors) & set(lines)), key=lambda s: s.encode()):
+        for sid in sorted(set(rated.parts) | set(lines), key=lambda s: s.encode()):
             part = rated.parts.get(sid)
             diffs = differences(part.lines if part else [], lines.get(sid, []), key, numbers.get(sid))
             if not diffs:
