@@ -41,6 +41,7 @@ def monthly_specifications(context: AssetExecutionContext, workspace: WorkspaceR
             context.log.info(line)
         result = issue_month(con, ws, month, load_catalog(), version=version("ccmeter"))
         publish(con, ws, source=warehouse.path())
+        figures = month_figures(con, str(month))
     issued = result.issued
     if result.already:
         context.log.info(f"{month} was issued at {issued.issued_at}; nothing changed (an issued month is final). "
@@ -61,10 +62,49 @@ def monthly_specifications(context: AssetExecutionContext, workspace: WorkspaceR
         "late_records": result.late,
         "totals": MetadataValue.json(result.totals()),
         "directory": MetadataValue.path(str(result.directory)),
+        "manifest": MetadataValue.path(str(result.directory / "manifest.json")),
+        "anomalies_summary": MetadataValue.path(str(result.directory / "anomalies-summary.csv")),
+        **figures,
     }
     for currency, amount in result.totals().items():
         metadata[f"total_{currency}"] = MetadataValue.text(amount)  # exact decimal string, never a float
     return MaterializeResult(metadata=metadata)
+
+
+def month_figures(con, month: str) -> dict:
+    """Numbers Dagster can plot across partitions — money as whole cents (an integer,
+    exact; never a float) — and markdown tables of the control totals and the month's most
+    frequent anomalies, from the warehouse's copy of the issued month."""
+    from decimal import Decimal
+    out: dict = {}
+    totals = rows(con, "select currency, count(*), sum(subtotal), sum(adjustments), sum(vat), sum(total) "
+                       "from spec_headers where month = $m group by all order by all", {"m": month})
+    table = ["| currency | specifications | subtotal | of which adjustments | VAT | total |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for cur, n, sub, adj, vat, total in totals:
+        out[f"total_{cur}_cents"] = MetadataValue.int(int(Decimal(total) * 100))
+        out[f"adjustments_{cur}_cents"] = MetadataValue.int(int(Decimal(adj) * 100))
+        table.append(f"| {cur} | {n} | {sub} | {adj} | {vat} | {total} |")
+    out["control_totals"] = MetadataValue.md("\n".join(table))
+    kinds = rows(con, "select kind, count(*) from anomalies where month = $m group by all order by 2 desc, 1",
+                 {"m": month}) if _has_table(con, "anomalies") else []
+    out["anomalies"] = MetadataValue.int(sum(n for _, n in kinds))
+    for kind, n in kinds:
+        out[f"anomalies_{kind.replace('.', '_')}"] = MetadataValue.int(n)
+    top = rows(con, "select kind, rule, subscriber_id, count(*) from anomalies where month = $m group by all "
+                    "order by 4 desc, 1, 2, 3 limit 10", {"m": month}) if kinds else []
+    out["top_anomalies"] = MetadataValue.md("\n".join(
+        ["| kind | rule | subscriber | count |", "| --- | --- | --- | ---: |"]
+        + [f"| {k} | {r} | {_md(sid)} | {n} |" for k, r, sid, n in top]))
+    out["contract_errors"] = MetadataValue.int(scalar(
+        con, "select count(*) from contract_errors where month = $m", {"m": month}) or 0) \
+        if _has_table(con, "contract_errors") else MetadataValue.int(0)
+    return out
+
+
+def _md(text) -> str:
+    """A cell of a markdown table: no pipe or line break from data breaks the table."""
+    return str(text or "").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 # Not partitioned itself (partitioned checks are a preview feature in Dagster 1.13): in a

@@ -29,10 +29,10 @@ class WorkspaceResource(ConfigurableResource):
 
 
 class WarehouseResource(DuckDBResource):
-    """dagster-duckdb's resource on the workspace warehouse. Connections use UTC (as
-    `metering.db.connect` does; set after connecting: the time zone setting needs ICU,
-    which is not loaded yet at connect time) and are closed even when the step fails,
-    so the file is free for the next writer (DuckDB has one)."""
+    """dagster-duckdb's resource on the workspace's work database. Connections come from
+    `metering.db.connect_waiting` (UTC, and a logged wait for a lock another run holds)
+    and are closed even when the step fails, so the file is free for the next writer
+    (DuckDB has one)."""
 
     database: str = Field(default="", description="DuckDB file runs work in; empty: <workspace>/.ccmeter/work.duckdb "
                                                   "(published as warehouse.duckdb for analysts after each step)")
@@ -46,14 +46,20 @@ class WarehouseResource(DuckDBResource):
         if not self.database:
             from metering.snapshot import adopt_published
             adopt_published(Workspace.from_env())  # a workspace from before the work database
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plain = DuckDBResource(database=str(path), connection_config=self.connection_config)
-        with plain.get_connection() as con:
-            try:
-                con.execute("set timezone = 'UTC'")
-                yield con
-            finally:
-                con.close()
+        import os
+
+        from dagster import get_dagster_logger
+
+        from metering.db import connect_waiting
+        # ccmeter's own wait for a lock another run holds: one log line naming the holder,
+        # then up to CCMETER_LOCK_TIMEOUT (dagster-duckdb's retry loop says nothing)
+        con = connect_waiting(path, on_wait=get_dagster_logger().info,
+                              memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
+                              temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def build_resources(home: str = "") -> dict:

@@ -140,6 +140,11 @@ def test_materialise_ingestion_and_october(ws):
     billed = _values(result.asset_materializations_for_node("monthly_specifications")[0].metadata)
     assert billed["specifications"] == 1 and billed["already_issued"] is False
     assert billed["numbers"] == "202610-00001 … 202610-00001" and billed["credit_notes"] == 0
+    # numbers Dagster plots across partitions: money in whole cents, anomalies as counts
+    spec_total = json.loads((ws.month_dir("2026-10") / "S1.json").read_text(encoding="utf-8"))["total"]
+    assert billed["total_EUR_cents"] == int(Decimal(spec_total) * 100) and billed["contract_errors"] == 0
+    assert isinstance(billed["anomalies"], int) and billed["adjustments_EUR_cents"] == 0
+    assert "| EUR | 1 |" in billed["control_totals"] and billed["top_anomalies"].startswith("| kind |")
     spec = json.loads((ws.month_dir("2026-10") / "S1.json").read_text(encoding="utf-8"))
     assert spec["period"] == "2026-10" and (ws.month_dir("2026-10") / "S1.pdf").is_file()
     assert billed["totals"] == {"EUR": spec["total"]}
