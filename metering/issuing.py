@@ -218,6 +218,12 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
     for sid in ids:
         adjs = fixes.adjustments.get(sid, [])
         part = rated.parts.get(sid)
+        if not _names_a_file(sid):
+            # loaded before ingestion checked ids: skipped alone, never the whole month
+            bill.anomalies.append(Anomaly("contract_error", "G10", sid, "",
+                                          "the subscriber id cannot name a file (64 characters at most, letters, "
+                                          "digits, -, _, . and no leading dot): no specification"))
+            continue
         if sid in errors or (part and adjs and part.currency != fixes.currencies.get(sid)):
             why = ("its contract has an error this month" if sid in errors else
                    f"they are in {fixes.currencies.get(sid)}, this month's specification in {part.currency}")
@@ -242,6 +248,15 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
         bill.specs.append({"schema_version": SCHEMA_VERSION, **spec, "seller": seller})
         bill.lines[sid] = part.lines if part else []
     return Planned(bill, fixes, len(fixes.adjustments))
+
+
+def _names_a_file(sid: str) -> bool:
+    from metering.workspace import safe_subscriber_id
+    try:
+        safe_subscriber_id(sid)
+    except ValueError:
+        return False
+    return True
 
 
 def _balance_corrections(ws: Workspace, previous: Issued | None, spec: dict) -> None:

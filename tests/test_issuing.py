@@ -350,3 +350,22 @@ def test_issued_e_invoices_of_adjustments_and_a_credit_note(ws):
     assert credit.find("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", ns).text == "202610-00002"
     manifest = json.loads((ws.month_dir("2026-11") / "manifest.json").read_text())
     assert {"ubl/S1.xml", "ubl/S7.xml"} <= {f["name"] for f in manifest["files"]}
+
+
+def test_an_id_that_cannot_name_a_file_skips_that_subscriber_only(ws):
+    """A subscriber loaded before ingestion checked ids (planted in the work database)
+    gets no specification and a contract error; everyone else is issued."""
+    from metering.db import connect
+    example_1_subscriber(ws)
+    assert main(["ingest"]) == 0
+    long_id = "X" * 300
+    con = connect(ws.work_db)
+    con.execute("insert into subscribers by name select $id as subscriber_id, 'Long' as name, 'NL' as country, "
+                "'h' as _hash, 'planted' as _file, 2 as _line", {"id": long_id})
+    con.execute("insert into subscription_versions by name select * replace ($id as subscriber_id) "
+                "from subscription_versions limit 1", {"id": long_id})
+    con.close()
+    assert run("2026-10") == 0
+    assert spec(ws, "2026-10", "S1")["spec_number"] == "202610-00001"
+    anomalies = (ws.month_dir("2026-10") / "anomalies.csv").read_text()
+    assert "cannot name a file" in anomalies
