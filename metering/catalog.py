@@ -254,12 +254,6 @@ class GraduatedService(Strict):
     def _contiguous(cls, v: tuple[Tier, ...]) -> tuple[Tier, ...]:
         return _check_tiers(v)
 
-    def tier_of(self, rank: int) -> int:
-        for i, t in enumerate(self.graduated, start=1):
-            if t.to is None or rank <= t.to:
-                return i
-        return len(self.graduated)
-
 
 class PhoneTariff(GraduatedService):
     talk_over_s: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -88,10 +88,6 @@ class Row:
                                   "must be a decimal ≥ 0")
         return value
 
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.params.get(name, default)
-        return value if isinstance(value, bool) else default
-
 
 class ContractProblem(ValueError):
     """A contract that breaks a rule (pricing G10)."""
@@ -157,6 +153,3 @@ def merged_spans(rows_: list[Row]) -> list[tuple[date, date]]:
             out.append([lo, hi])
     return [(a, b) for a, b in out]
 
-
-def day_after(day: date) -> date:
-    return day + timedelta(days=1)

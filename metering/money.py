@@ -9,14 +9,6 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def to_fraction(value: Decimal | int | str | Fraction) -> Fraction:
-    if isinstance(value, float):  # pragma: no cover - guard, never expected
-        raise TypeError("float is not allowed where money passes")
-    if isinstance(value, Fraction):
-        return value
-    return Fraction(Decimal(value) if isinstance(value, str) else value)
-
-
 def round_half_up(value: Fraction | Decimal | int, places: Decimal = CENT) -> Decimal:
     """Round an exact value half-up to `places`; a negative value rounds its magnitude
     half-up (G2: a discount's magnitude), i.e. half away from zero."""

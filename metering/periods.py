@@ -4,7 +4,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -100,13 +99,6 @@ class Quarter:
         return Quarter(self.year + 1, 1) if self.q == 4 else Quarter(self.year, self.q + 1)
 
 
-def overlap_days(valid_from: date, valid_to: date | None, start: date, end: date) -> int:
-    """Days of [valid_from, valid_to) inside [start, end)."""
-    lo = max(valid_from, start)
-    hi = min(valid_to or end, end)
-    return max((hi - lo).days, 0)
-
-
 def active_days(valid_from: date, valid_to: date | None, month: Month) -> list[date]:
     return list(_active_days(valid_from, valid_to, month))
 
@@ -127,6 +119,3 @@ def prorated_allowance(allowance: int, days: int, month: Month) -> int:
     """G4: floor(allowance × active days / days in the month)."""
     return (allowance * days) // month.days
 
-
-def prorate(amount: Fraction, days: int, month: Month) -> Fraction:
-    return amount * days / month.days

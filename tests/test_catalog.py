@@ -132,3 +132,29 @@ def test_price_limit_is_a_parameter(tmp_path, monkeypatch):
         load_family("klippekort", d)  # 895.00 per hour
     monkeypatch.setenv("CCMETER_MAX_PRICE", "1000")
     assert load_family("klippekort", d).hour_rate.value.at(date(2026, 10, 1)) == Decimal("895.00")
+
+
+def test_line_texts_name_the_tariffs_thresholds(tmp_path, monkeypatch):
+    """A4/M2 texts come from talk_over_s / aht_threshold_s, not from the sheet's figures."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpers import bill, write_feed
+    from metering.workspace import Workspace
+    d = copy_tariffs(tmp_path)
+    p = d / "answering.yaml"
+    text = p.read_text()
+    assert "talk_over_s: 90" in text
+    p.write_text(text.replace("talk_over_s: 90", "talk_over_s: 120"))
+    monkeypatch.setenv("CCMETER_TARIFFS", str(d))
+    ws = Workspace.from_env(tmp_path / "ws").ensure()
+    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "A", "country": "NL"}])
+    write_feed(ws, "subscriptions", "a.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
+                                               "valid_from": "2026-10-01"}])
+    start = datetime(2026, 10, 5, 10, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    write_feed(ws, "calls", "c.csv", [{"call_id": "c1", "subscriber_id": "S1", "call_type": "inbound",
+                                       "started_at": start.isoformat(), "answered_at": start.isoformat(),
+                                       "ended_at": (start + timedelta(seconds=180)).isoformat(), "talk_s": 180}])
+    [spec] = bill(ws, "2026-10").specs
+    [long_calls] = [ln for ln in spec["lines"] if ln["rule"] == "A4"]
+    assert long_calls["description"] == "Talk time above 120 s per call" and long_calls["quantity"] == "60"

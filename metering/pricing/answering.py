@@ -21,13 +21,14 @@ FAMILY = "answering"
 
 DESCRIPTIONS = {
     "phone.calls.tier1": "Calls, ranks {lo}–{hi}", "phone.calls.included": "Calls included in the plan",
-    "phone.calls.over": "Calls beyond the included calls", "phone.talk_over_90s": "Talk time above 90 s per call",
+    "phone.calls.over": "Calls beyond the included calls",
+    "phone.talk_over_90s": "Talk time above {talk_over_s} s per call",
     "phone.transfer.attempts": "Transfer attempts", "phone.transfer.talk": "Transfer talk time",
     "phone.outbound.attempts": "Outbound call attempts", "phone.outbound.talk": "Outbound talk time",
     "phone.foreign": "Foreign surcharge on transfer/outbound talk time",
     "messaging.included": "Interactions included in the plan",
     "messaging.over": "Interactions beyond the included interactions",
-    "messaging.aht": "AHT surcharge (AHT_pre above 180 s, per interaction)",
+    "messaging.aht": "AHT surcharge (AHT_pre above {aht_threshold_s} s, per interaction)",
     "reports.mail": "Call reports by e-mail", "reports.sms": "Call reports by SMS",
     "training.hours": "Training of agents", "direct.hours": "DIRECT assistant (beyond package)",
 }
@@ -339,7 +340,9 @@ def _usage_lines(t: AnsweringTariff, groups: list[tuple[str, date, int]], vat: D
             graduated = t.phone.graduated if code.startswith("phone") else t.messaging.graduated
             desc = _tier_description(code, graduated)
         else:
-            desc = DESCRIPTIONS[code]
+            # texts name the tariff's own thresholds, not the sheet's figures
+            desc = DESCRIPTIONS[code].format(talk_over_s=t.phone.talk_over_s,
+                                             aht_threshold_s=t.messaging.aht_threshold_s)
         rule = {"phone.calls": "A3", "phone.talk_over_90s": "A4", "phone.transfer": "A5",
                 "phone.outbound": "A6", "phone.foreign": "A7", "messaging.aht": "M2", "messaging": "M1",
                 "reports.mail": "R1", "reports.sms": "R2", "training": "T1", "direct": "D1"}
