@@ -140,6 +140,7 @@ def test_line_texts_name_the_tariffs_thresholds(tmp_path, monkeypatch):
     from zoneinfo import ZoneInfo
 
     from helpers import bill, write_feed
+
     from metering.workspace import Workspace
     d = copy_tariffs(tmp_path)
     p = d / "answering.yaml"
