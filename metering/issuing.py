@@ -347,7 +347,7 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     einvoices = _einvoices(ws, bill)
     if progress:
         progress(f"writing {len(bill.specs)} specification(s) and {len(einvoices)} e-invoice(s) to staging")
-    write_files(staging, bill, pdf=pdf, workers=workers)
+    write_files(staging, bill, pdf=pdf, workers=workers, say=progress)
     for name, data in sorted(einvoices.items()):
         atomic_write(staging / "ubl" / name, data)
     check_staged(staging, bill.specs, pdf=pdf)

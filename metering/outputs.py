@@ -106,7 +106,7 @@ def error_rows(bill: MonthBill) -> list[dict]:
             for e in bill.errors]
 
 
-def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1) -> list[str]:
+def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1, say=None) -> list[str]:
     """Every file of the month into `directory`; returns their names. Overwrites only
     these names (the folder is a staging or a draft folder that ccmeter owns)."""
     from metering.render.summary import write_anomalies, write_anomaly_summary, write_json, write_summary
@@ -117,7 +117,7 @@ def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int
         write_json(directory / f"{sid}.json", spec)
         written.append(f"{sid}.json")
     if pdf:
-        render_pdfs(directory, bill.specs, workers)
+        render_pdfs(directory, bill.specs, workers, say=say)
         written += [f"{safe_subscriber_id(s['subscriber_id'])}.pdf" for s in bill.specs]
     write_summary(directory, bill.specs, error_rows(bill))
     write_anomalies(directory, anomaly_rows(bill))
@@ -125,11 +125,35 @@ def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int
     return sorted(written + ["summary.csv", "summary.xlsx", "anomalies.csv", "anomalies-summary.csv"])
 
 
-def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
+class Progress:
+    """Counts done items and calls `say` at every tenth of the way with the count and an
+    estimate of the time left (long steps must not be silent)."""
+
+    def __init__(self, what: str, total: int, say=None):
+        import time
+        self.what, self.total, self.say, self.done, self.t0 = what, total, say, 0, time.perf_counter()
+        self.next_tenth = 1
+
+    def step(self, n: int = 1) -> None:
+        import time
+        self.done += n
+        if self.say is None or self.total < 100:
+            return
+        while self.done * 10 >= self.next_tenth * self.total and self.next_tenth <= 10:
+            elapsed = time.perf_counter() - self.t0
+            left = elapsed / self.done * (self.total - self.done)
+            self.say(f"{self.what}: {self.done:,}/{self.total:,} ({self.next_tenth * 10} %), "
+                     f"about {left:.0f} s left")
+            self.next_tenth += 1
+
+
+def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1, say=None) -> None:
     from metering.render.pdf import render_pdf
+    progress = Progress("PDFs", len(specs), say)
     if workers <= 1 or len(specs) < 50:
         for spec in specs:
             render_pdf(spec, month_dir / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
+            progress.step()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -139,7 +163,8 @@ def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1) -> None:
         # the longest documents (itemised appendices) first, so no worker ends up with them last
         ordered = sorted(specs, key=lambda s: -(len(s.get("appendix") or []) + len(s.get("actions") or [])
                                                  + len(s.get("tasks") or []) + len(s["lines"])))
-        list(pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8))
+        for _ in pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8):
+            progress.step()
 
 
 def _die_with_parent(parent: int) -> None:

@@ -132,3 +132,17 @@ def test_cli_bill_stops_on_unsafe_data(tmp_path, monkeypatch, capsys):
     assert "Billing stopped" in out and "calls" in out
     assert not ws.month_dir("2026-10").exists()
     assert main(["bill", "2026-10", "--skip-checks"]) == 0
+
+
+def test_long_steps_report_progress_every_tenth():
+    from metering.outputs import Progress
+    said = []
+    p = Progress("PDFs", 250, said.append)
+    for _ in range(250):
+        p.step()
+    assert len(said) == 10 and said[0].startswith("PDFs: 25/250 (10 %)") and said[-1].startswith("PDFs: 250/250 (100 %)")
+    quiet = []
+    small = Progress("PDFs", 40, quiet.append)
+    for _ in range(40):
+        small.step()
+    assert quiet == []
