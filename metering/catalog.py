@@ -140,8 +140,11 @@ class HoursSpan(Strict):
         return lo, hi
 
 
+Weekday = Literal[0, 1, 2, 3, 4, 5, 6]  # Monday = 0, as Python's date.weekday()
+
+
 class WeeklyHours(Strict):
-    weekdays: tuple[int, ...]
+    weekdays: tuple[Weekday, ...]
     spans: tuple[HoursSpan, ...]
 
     @cached_property
@@ -270,7 +273,7 @@ class MessagingTariff(GraduatedService):
     aht_threshold_s: int
     aht_per_minute: Price
     aht_deviation: Decimal
-    aht_reestablish: Assumed[str]
+    aht_reestablish: Assumed[Literal["half_up_actual"]]  # fixed (M3), see FIXED_SETTINGS
 
     @field_validator("aht_deviation", mode="before")
     @classmethod
@@ -301,13 +304,13 @@ class Reports(Strict):
 class AnsweringTariff(FamilyBase):
     family: Literal["answering"]
     plans: dict[Literal["BASIC", "SMART", "PLUS", "PREMIUM"], AnsweringPlan]
-    hours_every_day: Assumed[bool]
+    hours_weekdays: Assumed[tuple[Weekday, ...]]  # A1: the days the plans' hours apply
     phone: PhoneTariff
     messaging: MessagingTariff
     options: dict[str, FeeOption]
     reports: Reports
     training_per_hour: Price
-    training_increment: Assumed[str]
+    training_increment: Assumed[Literal["minute"]]  # fixed (T1)
     direct: Direct
     bundle_discount: Decimal
 
@@ -330,6 +333,9 @@ class AnsweringTariff(FamilyBase):
                 raise ValueError(f"options.{name}.sms: an SMS bundle needs its size")
         if set(self.direct.packages) != {"package_5h", "package_15h", "package_25h"}:
             raise ValueError("direct.packages must be package_5h, package_15h, package_25h")
+        days = self.hours_weekdays.value
+        if not days or len(set(days)) != len(days):
+            raise ValueError("hours_weekdays.value: name each day once (Monday = 0 … Sunday = 6), at least one")
         return self
 
 
@@ -384,7 +390,7 @@ class KlippekortTariff(FamilyBase):
     cards: dict[Literal["10", "20", "30"], Card]
     onsite_travel_hours: Assumed[Decimal]
     auto_renew_default: Assumed[bool]
-    overflow_at_full_rate: Assumed[bool]
+    overflow_at_full_rate: Assumed[Literal[True]]  # fixed (K5)
     addons: dict[Literal["monthly_check", "quarterly_check", "phone_support",
                          "callout_8h", "callout_6h", "callout_4h"], KlipAddon]
     forfeiture: Forfeiture
@@ -418,7 +424,7 @@ class InteractPlan(Strict):
 
 class InteractOption(Strict):
     fee: Price
-    requires: str | None = None
+    requires: Literal["generic_api", "chatbot_api"] | None = None  # I2: sold only together with that option
 
 
 class OneOff(Strict):
@@ -434,7 +440,16 @@ class InteractTariff(FamilyBase):
     options: dict[Literal["generic_api", "chatbot_api"], InteractOption]
     one_offs: dict[Literal["activation", "channel", "training", "integration", "api_activation"], OneOff]
     term_months: int
-    early_termination_default: Assumed[str]
+    early_termination_default: Assumed[Literal["remaining_months_x_last_day_charge"]]  # fixed (I4)
+
+    @model_validator(mode="after")
+    def _requires_other_option(self) -> "InteractTariff":
+        for name, option in self.options.items():
+            if option.requires == name:
+                raise ValueError(f"options.{name}.requires: an option cannot require itself")
+            if option.requires is not None and option.requires not in self.options:
+                raise ValueError(f"options.{name}.requires: {option.requires} is not an option of this tariff")
+        return self
 
 
 # --- remote support ----------------------------------------------------------------
@@ -446,13 +461,30 @@ class RemoteAddon(Strict):
 class RemoteSupportTariff(FamilyBase):
     family: Literal["remote_support"]
     hour_rate: Price
-    increment: Assumed[str]
-    all_activities_at_rate: Assumed[bool]
+    increment: Assumed[Literal["minute"]]  # fixed (L1)
+    all_activities_at_rate: Assumed[Literal[True]]  # fixed (L1)
     session_minimum: Price
     invoice_minimum: Price
     business_hours: WeeklyHours
-    outside_hours_same_rate: Assumed[bool]
+    outside_hours_same_rate: Assumed[Literal[True]]  # fixed (L3)
     addons: dict[Literal["pager", "lpas"], RemoteAddon]
+
+
+# Settings that state an assumption pricing.md gives exactly one reading of: the file
+# names it (so `ccmeter tariffs show` lists it), the model accepts that value only, and
+# the code implements that reading. Another value would need a rule pricing.md does not
+# have, so it fails validation instead of silently changing nothing.
+FIXED_SETTINGS = {
+    "training_increment": "T1: training is charged per minute of the work log",
+    "aht_reestablish": "M3: the new AHT_pre is half-up(actual) seconds",
+    "overflow_at_full_rate": "K5: missing klip are invoiced at the full hour rate",
+    "early_termination_default": "I4: remaining whole months × the last day's seats-and-options charge",
+    "increment": "L1: remote support is charged per minute of the work log",
+    "all_activities_at_rate": "L1: every activity remote_support rates is at the hourly rate",
+    "outside_hours_same_rate": "L3: sessions outside business hours are rated at the same rate",
+}
+
+RENAMED_SETTINGS = {"hours_every_day": "hours_weekdays (A1: the days the BASIC/SMART hours apply, Monday = 0)"}
 
 
 MODELS: dict[str, type[FamilyBase]] = {
@@ -503,7 +535,14 @@ def _format_error(path: Path, err: ValidationError) -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"] if x not in ("function-after", "function-before"))
-        parts.append(f"  {loc or '(top)'}: {e['msg']}")
+        keys = [str(x) for x in e["loc"]]
+        fixed = next((k for k in keys if k in FIXED_SETTINGS), None)
+        hint = ""
+        if e["type"] == "literal_error" and fixed:
+            hint = f" (the only reading pricing.md gives, {FIXED_SETTINGS[fixed]}; another needs a new rule in code)"
+        elif e["type"] == "extra_forbidden" and keys and keys[-1] in RENAMED_SETTINGS:
+            hint = f" (renamed: {RENAMED_SETTINGS[keys[-1]]})"
+        parts.append(f"  {loc or '(top)'}: {e['msg']}{hint}")
     return f"{path}: invalid tariff\n" + "\n".join(parts)
 
 

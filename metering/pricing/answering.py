@@ -369,12 +369,18 @@ def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], li
                 f"on plan fees", base, "fee", -(t.bundle_discount * n_extra), "fee", exact, t.vat.rate, "B1", FAMILY)
 
 
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, FamilyResult]) -> None:
-    """A1: usage starting outside its plan's reachable hours is rated and listed."""
+    """A1: usage starting outside its plan's reachable hours (on the tariff's
+    `hours_weekdays`, every day by default) is rated and listed."""
     limited = {f"{svc}:{name}": plan.hours.seconds() for name, plan in t.plans.items() if plan.hours
                for svc in ("phone", "messaging")}
     if not limited:
         return
+    weekdays = sorted(t.hours_weekdays.value)
+    on_days = "" if len(weekdays) == 7 else " on " + ", ".join(WEEKDAY_NAMES[d] for d in weekdays)
     con = inp.con
     _register(con, "plan_hours", pa.table({
         "plan_product": pa.array(sorted(limited), pa.string()),
@@ -386,13 +392,14 @@ def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, F
                  "from usage u join plan_hours h using (plan_product) "
                  "where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
                  "and not (hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) >= h.lo_s "
-                 "     and hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) < h.hi_s) "
+                 "     and hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) < h.hi_s "
+                 "     and list_contains($weekdays, isodow(u.local_at) - 1)) "
                  "order by u.subscriber_id, u.local_at, u.record_id",
-                 {"m": str(inp.month)})
+                 {"m": str(inp.month), "weekdays": weekdays})
     for sid, feed, rid, plan, local in found:
         if sid in results:
             lo, hi = limited[plan]
             results[sid].anomalies.append(Anomaly(
                 "outside_hours", "A1", sid, f"{feed}/{rid}",
                 f"started {local} local, outside {plan} hours {lo // 3600:02d}:{lo % 3600 // 60:02d}–"
-                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}; rated normally"))
+                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}{on_days}; rated normally"))

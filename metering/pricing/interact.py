@@ -176,14 +176,23 @@ def _contract_errors(inp: BillingInput, sid: str, c: _Contract, month_rows: list
         res.errors.append(ContractError(
             sid, FAMILY, "G10", f"two interact plan rows are active on the same day ({days[0]}"
             f"{'' if len(days) == 1 else f' and {len(days) - 1} more days'}): one plan at a time"))
-    chatbot = [r for r in month_rows if r.item == "chatbot_api"]
-    generic = [r for r in c.options if r.item == "generic_api"]
-    bad = sorted({d for r in chatbot for d in r.days_in(month) if not any(g.active_on(d) for g in generic)})
-    if bad:
-        more = "" if len(bad) == 1 else f" and {len(bad) - 1} more days"
-        res.errors.append(ContractError(
-            sid, FAMILY, "I2", f"chatbot API active on {bad[0]}{more} without the generic API; the chatbot "
-            "API is only sold together with the generic API"))
+    for item, option in c.t.options.items():  # I2: an option sold only together with another one
+        required = option.requires
+        if required is None:
+            continue
+        needing = [r for r in month_rows if r.item == item]
+        providing = [r for r in c.options if r.item == required]
+        bad = sorted({d for r in needing for d in r.days_in(month) if not any(p.active_on(d) for p in providing)})
+        if bad:
+            more = "" if len(bad) == 1 else f" and {len(bad) - 1} more days"
+            name, other = _lower_first(OPTION_NAMES[item]), _lower_first(OPTION_NAMES[required])
+            res.errors.append(ContractError(
+                sid, FAMILY, "I2", f"{name} active on {bad[0]}{more} without the {other}; the {name} "
+                f"is only sold together with the {other}"))
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
 
 
 def _span(days: list[date]) -> str:
@@ -200,8 +209,9 @@ def _seat_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[
         exact = Fraction(seat_days) * Fraction(price) / month.days
         low, high = min(c.billable_on(d) for d in days), max(c.billable_on(d) for d in days)
         users = f"{low} users" if low == high else f"{low}–{high} users"
+        sla = ", SLA included" if t.plans[r.item].sla else ""  # type: ignore[index]  # I2: shown, not priced
         out.append(Line("interact.seats",
-                        f"#Interact {r.item} seats ({_span(days)}, {users} a day, at least {t.minimum_users})",
+                        f"#Interact {r.item} seats ({_span(days)}, {users} a day, at least {t.minimum_users}{sla})",
                         seat_days, "user-day", price, "user-month", exact, t.vat.rate, "I1", FAMILY,
                         sort_key=(0, r.valid_from)))
     return out
