@@ -216,6 +216,7 @@ def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line 
     subtotal, _, _ = totals(lines)
     if Decimal("0") < subtotal < minimum:
         gap = minimum - subtotal
-        return Line("invoice.minimum", f"Minimum invoice amount {fmt(minimum)}", 1, "invoice", gap, "invoice",
-                    Fraction(gap), t.vat.rate, "L2", "remote_support")
+        return Line(code="invoice.minimum", description=f"Minimum invoice amount {fmt(minimum)}", quantity=1,
+                    unit="invoice", unit_price=gap, price_unit="invoice", exact=Fraction(gap),
+                    vat_rate=t.vat.rate, rule="L2", family="remote_support")
     return None

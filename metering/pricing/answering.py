@@ -348,7 +348,8 @@ def _usage_lines(t: AnsweringTariff, groups: list[tuple[str, date, int]], vat: D
                 "reports.mail": "R1", "reports.sms": "R2", "training": "T1", "direct": "D1"}
         rid = next(v for k, v in rule.items() if code.startswith(k))
         exact = Fraction(qty) * Fraction(price) / divisor
-        out.append(Line(code, desc, qty, unit, price, price_unit, exact, vat, rid, FAMILY))
+        out.append(Line(code=code, description=desc, quantity=qty, unit=unit, unit_price=price, price_unit=price_unit,
+                        exact=exact, vat_rate=vat, rule=rid, family=FAMILY))
     order = ["phone.calls", "phone.talk", "phone.transfer", "phone.outbound", "phone.foreign",
              "messaging.tier", "messaging.included", "messaging.over", "messaging.aht", "reports", "training",
              "direct"]
@@ -365,8 +366,11 @@ def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], li
     base = sum((ln.amount for ln in lines if ln.code in ("phone.plan", "messaging.plan")), Decimal("0"))
     n_extra = len(services) - 1
     exact = -Fraction(t.bundle_discount) * n_extra * Fraction(base)
-    return Line("discount.bundle", f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
-                f"on plan fees", base, "fee", -(t.bundle_discount * n_extra), "fee", exact, t.vat.rate, "B1", FAMILY)
+    return Line(code="discount.bundle",
+                description=f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
+                            "on plan fees",
+                quantity=base, unit="fee", unit_price=-(t.bundle_discount * n_extra), price_unit="fee", exact=exact,
+                vat_rate=t.vat.rate, rule="B1", family=FAMILY)
 
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -210,10 +210,11 @@ def _seat_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[
         low, high = min(c.billable_on(d) for d in days), max(c.billable_on(d) for d in days)
         users = f"{low} users" if low == high else f"{low}–{high} users"
         sla = ", SLA included" if t.plans[r.item].sla else ""  # type: ignore[index]  # I2: shown, not priced
-        out.append(Line("interact.seats",
-                        f"#Interact {r.item} seats ({_span(days)}, {users} a day, at least {t.minimum_users}{sla})",
-                        seat_days, "user-day", price, "user-month", exact, t.vat.rate, "I1", FAMILY,
-                        sort_key=(0, r.valid_from)))
+        out.append(Line(code="interact.seats",
+                        description=f"#Interact {r.item} seats ({_span(days)}, {users} a day, "
+                                    f"at least {t.minimum_users}{sla})",
+                        quantity=seat_days, unit="user-day", unit_price=price, price_unit="user-month", exact=exact,
+                        vat_rate=t.vat.rate, rule="I1", family=FAMILY))
     return out
 
 
@@ -251,8 +252,9 @@ def _one_off_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> li
         per_quantity = t.one_offs[item].per_quantity  # type: ignore[index]
         unit = "channel" if per_quantity else "one-off"
         desc = ONE_OFF_NAMES[item]
-        out.append(Line(f"interact.{item}", desc, qty, unit, price, unit, Fraction(price) * qty,
-                        t.vat.rate, "I3", FAMILY, sort_key=(2, ONE_OFFS.index(item))))
+        out.append(Line(code=f"interact.{item}", description=desc, quantity=qty, unit=unit, unit_price=price,
+                        price_unit=unit, exact=Fraction(price) * qty, vat_rate=t.vat.rate,
+                        rule="I3", family=FAMILY))
     return out
 
 
@@ -290,9 +292,10 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         if carrying:
             row = max(carrying, key=lambda r: (r.valid_from, r.product))
             fee = _fee_param(row, "early_termination_fee")
-            out.append(Line("interact.early_termination",
-                            f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
-                            1, "fee", fee, "fee", Fraction(fee), t.vat.rate, "I4", FAMILY, sort_key=(3,)))
+            out.append(Line(code="interact.early_termination",
+                            description=f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
+                            quantity=1, unit="fee", unit_price=fee, price_unit="fee",
+                            exact=Fraction(fee), vat_rate=t.vat.rate, rule="I4", family=FAMILY))
             continue
         plan_row = max((r for r in plan.rows if r.active_on(last)), key=lambda r: (r.valid_from, r.product))
         billable = c.billable_on(last)
@@ -301,11 +304,12 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         monthly = billable * seat + sum((p for _, p in options), Decimal("0"))
         opts = "".join(f" + {OPTION_NAMES[r.item]} {fmt(p)}" for r, p in
                        sorted(options, key=lambda o: (OPTIONS.index(o[0].item), o[0].valid_from)))
-        out.append(Line("interact.early_termination",
-                        f"Early termination within the {t.term_months}-month term ({span}): {remaining} remaining "
-                        f"months × ({billable} users × {fmt(seat)}{opts})",
-                        remaining, "month", monthly, "month", Fraction(monthly) * remaining, t.vat.rate, "I4",
-                        FAMILY, sort_key=(3,)))
+        out.append(Line(code="interact.early_termination",
+                        description=f"Early termination within the {t.term_months}-month term ({span}): "
+                                    f"{remaining} remaining months × ({billable} users × {fmt(seat)}{opts})",
+                        quantity=remaining, unit="month", unit_price=monthly, price_unit="month",
+                        exact=Fraction(monthly) * remaining, vat_rate=t.vat.rate, rule="I4",
+                        family=FAMILY))
     return out
 
 

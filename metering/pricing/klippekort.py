@@ -193,17 +193,21 @@ def _lines(t: KlippekortTariff, moves: list[KlipMovement], vat: Decimal) -> list
             parts.append(f"{bought} purchase{'s' if bought != 1 else ''}")
         if renewed:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
-        out.append(Line("klippekort.purchase", f"Klippekort {size} klip: {', '.join(parts)}", bought + renewed,
-                        "card", _display_price(price), "card", Fraction(price) * (bought + renewed), vat, "K2",
-                        FAMILY))
+        out.append(Line(code="klippekort.purchase", description=f"Klippekort {size} klip: {', '.join(parts)}",
+                        quantity=bought + renewed, unit="card", unit_price=_display_price(price),
+                        price_unit="card", exact=Fraction(price) * (bought + renewed), vat_rate=vat,
+                        rule="K2", family=FAMILY))
     for rate_, klip in sorted(overflow.items()):
-        out.append(Line("klippekort.overflow", "Hours beyond the klippekort, at the full hour rate", klip, "klip",
-                        _display_price(rate_), "klip", Fraction(rate_) * klip, vat, "K5", FAMILY))
+        out.append(Line(code="klippekort.overflow", description="Hours beyond the klippekort, at the full hour rate",
+                        quantity=klip, unit="klip", unit_price=_display_price(rate_),
+                        price_unit="klip", exact=Fraction(rate_) * klip, vat_rate=vat, rule="K5",
+                        family=FAMILY))
     if forfeits:
         lost = -sum(m.klip for m in forfeits)
         which = "; ".join(f"{m.card_id} ({-m.klip} klip on {m.day.isoformat()})" for m in forfeits)
-        out.append(Line("klippekort.forfeit", f"Klip forfeited: {which}", lost, "klip", Decimal("0.00"), "klip",
-                        Fraction(0), vat, "K6", FAMILY))
+        out.append(Line(code="klippekort.forfeit", description=f"Klip forfeited: {which}", quantity=lost, unit="klip",
+                        unit_price=Decimal("0.00"), price_unit="klip", exact=Fraction(0),
+                        vat_rate=vat, rule="K6", family=FAMILY))
     return out
 
 

@@ -98,13 +98,17 @@ def _time_lines(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: 
                 m[1] += floor - amount
     out = []
     for hourly, (minutes, total, n) in sorted(time.items()):
-        out.append(Line("remote.time", f"Remote support time at {fmt(hourly)} per hour ({n} work "
-                        f"log{'s' if n != 1 else ''}, each rounded to cents)", minutes, "minute", hourly,
-                        "hour", Fraction(total), vat, "L1", FAMILY, rounded=total, sort_key=(0, hourly)))
+        out.append(Line(code="remote.time",
+                        description=f"Remote support time at {fmt(hourly)} per hour ({n} work "
+                                    f"log{'s' if n != 1 else ''}, each rounded to cents)",
+                        quantity=minutes, unit="minute", unit_price=hourly, price_unit="hour", exact=Fraction(total),
+                        vat_rate=vat, rule="L1", family=FAMILY, rounded=total))
     for floor, (n, total) in sorted(minimum.items()):
-        out.append(Line("remote.session_minimum", f"Session minimum {fmt(floor)}: supplement for {n} "
-                        f"session{'s' if n != 1 else ''} below it", n, "session", floor, "session",
-                        Fraction(total), vat, "L1", FAMILY, sort_key=(1, floor)))
+        out.append(Line(code="remote.session_minimum",
+                        description=f"Session minimum {fmt(floor)}: supplement for {n} "
+                                    f"session{'s' if n != 1 else ''} below it",
+                        quantity=n, unit="session", unit_price=floor, price_unit="session", exact=Fraction(total),
+                        vat_rate=vat, rule="L1", family=FAMILY))
     return out
 
 

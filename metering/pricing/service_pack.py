@@ -168,8 +168,9 @@ def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
         units = {"1h": 12, "3h": 36, "10h": 120}.get(pack)
         desc = f"Service Pack {PACK_LABEL.get(pack, pack)}" + (f" ({units} units)" if units else "")
-        out.append(Line("servicepack.purchase", f"{desc}: {', '.join(parts)}", qty, "pack",
-                        _display_price(price), "pack", Fraction(price) * qty, vat, "S2", FAMILY))
+        out.append(Line(code="servicepack.purchase", description=f"{desc}: {', '.join(parts)}", quantity=qty,
+                        unit="pack", unit_price=_display_price(price), price_unit="pack",
+                        exact=Fraction(price) * qty, vat_rate=vat, rule="S2", family=FAMILY))
     return out
 
 
@@ -196,13 +197,16 @@ def _travel_lines(t: ServicePackTariff, moves: list[PackMovement], detail: dict[
             minimum[floor] = minimum.get(floor, 0) + 1
     out = []
     for rate_, (trips, km) in sorted(per_km.items()):
-        out.append(Line("servicepack.travel", f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
-                        f"{fmt_qty(km)} km round trip", km, "km", rate_, "km", Fraction(km) * Fraction(rate_), vat,
-                        "S5", FAMILY))
+        out.append(Line(code="servicepack.travel",
+                        description=f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
+                                    f"{fmt_qty(km)} km round trip",
+                        quantity=km, unit="km", unit_price=rate_, price_unit="km", exact=Fraction(km) * Fraction(rate_),
+                        vat_rate=vat, rule="S5", family=FAMILY))
     for floor, trips in sorted(minimum.items()):
-        out.append(Line("servicepack.travel", f"Travel, minimum per on-site trip ({trips} "
-                        f"trip{'s' if trips != 1 else ''})", trips, "trip", floor, "trip",
-                        Fraction(floor) * trips, vat, "S5", FAMILY))
+        out.append(Line(code="servicepack.travel",
+                        description=f"Travel, minimum per on-site trip ({trips} trip{'s' if trips != 1 else ''})",
+                        quantity=trips, unit="trip", unit_price=floor, price_unit="trip",
+                        exact=Fraction(floor) * trips, vat_rate=vat, rule="S5", family=FAMILY))
     return out
 
 
