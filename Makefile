@@ -19,9 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ccmeter demo
 
-## Run the test suite (exit code 5, "no tests collected", counts as a failure here)
+## Lint (ruff), dead code (vulture, settings in pyproject.toml), then the test suite
+## (exit code 5, "no tests collected", counts as a failure here)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/vulture
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

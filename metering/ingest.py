@@ -204,11 +204,6 @@ def inbox_entries(ws: Workspace, feed: Feed) -> list[InboxEntry]:
     return out
 
 
-def inbox_files(ws: Workspace, feed: Feed) -> list[Path]:
-    """The readable regular files of the feed's inbox, in name order."""
-    return [e.path for e in inbox_entries(ws, feed) if e.rule is None]
-
-
 def pending_entries(con, ws: Workspace) -> list[InboxEntry]:
     """Inbox entries the ledger does not hold yet: files by path, size and mtime_ns (so a
     file corrected in place at the same size is seen; sha256 decides on load), rejected

@@ -123,10 +123,8 @@ class Card:
     price: Decimal
     remaining: int
     row: str                  # the purchase row it was bought as (or a renewal of)
-    renewal: bool = False
     last_use: date | None = None
     forfeited: int = 0
-    forfeited_on: date | None = None
 
     def forfeit_date(self, unused_years: int, max_years: int) -> date:
         """K6: start of the day `unused_years` after the last use (the purchase date if
@@ -185,7 +183,6 @@ def klippekort_ledger(purchases: list[CardPurchase], draws: list[KlipDraw], end:
             lost = card.remaining
             card.remaining = 0
             card.forfeited += lost
-            card.forfeited_on = when
             led.movements.append(KlipMovement(when, "forfeit", card.card_id, -lost, 0, None, Decimal("0"),
                                               card.product))
 
@@ -225,7 +222,7 @@ def klippekort_ledger(purchases: list[CardPurchase], draws: list[KlipDraw], end:
                     renewals_per_day[k] = renewals_per_day.get(k, 0) + 1
                     base = governing.card_id.rsplit("/", 1)[0]
                     card = Card(f"{base}/{day.isoformat()}#{renewals_per_day[k]}", governing.product, day,
-                                governing.klip, governing.price, governing.klip, governing.key, renewal=True)
+                                governing.klip, governing.price, governing.klip, governing.key)
                     led.cards.append(card)
                     led.movements.append(KlipMovement(day, "renewal", card.card_id, card.size, card.size,
                                                       d.record, card.price, card.product))

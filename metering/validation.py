@@ -30,7 +30,7 @@ from metering.db import connect
 from metering.feeds import FEEDS, ORDER
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "gx"
-CRITICAL, WARNING = "critical", "warning"
+CRITICAL = "critical"  # the severity that holds billing back; `warning` only reports
 
 
 

@@ -223,7 +223,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = FamilyResult(FAMILY, present=True)
         results[sid] = res
         month_rows = inp.month_rows(sid, FAMILY)
-        _contract_errors(inp, sid, month_rows, res, sid in usage_subs)
+        _contract_errors(inp, sid, month_rows, res)
         try:
             res.lines.extend(_fee_lines(t, month, month_rows))
         except ContractProblem as exc:
@@ -272,12 +272,11 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
                                       "code": codes or ""})
 
 
-def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult,
-                     has_usage: bool) -> None:
+def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult) -> None:
     """G10 for one month. A first messaging row without `aht_s` rejects the months in which a
     messaging row is active (M2 needs AHT_pre there), whether or not calls were made: a
-    phone-only month is billed. `has_usage` is kept for the caller and not needed: answering
-    rates interactions only on days with a messaging row."""
+    phone-only month is billed (answering rates interactions only on days with a messaging
+    row, so usage needs no check of its own)."""
     for service in ("phone", "messaging"):
         days = overlapping_days([r for r in month_rows if r.group == service], inp.month)
         if days:
