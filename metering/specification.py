@@ -17,7 +17,7 @@ from metering.periods import Month
 FAMILY_ORDER = ("answering", "interact", "remote_support", "service_pack", "klippekort")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Adjustment(Line):
     """An X3 line: the difference between month `period` re-rated now and as issued,
     in exact cents (both sides are sums of rounded lines)."""
