@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+import duckdb
+
 from metering.catalog import FAMILIES, Catalog
 from metering.context import BillingInput
 from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
@@ -33,7 +35,7 @@ UNRATED_MESSAGES = {
 class Prepared:
     """What rating any month needs, built once per run: subscribers, contracts and the
     routed `usage` table of all history."""
-    con: object
+    con: duckdb.DuckDBPyConnection
     catalog: Catalog
     subscribers: dict[str, Subscriber]
     contracts: dict[str, list[Row]]

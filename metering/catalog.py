@@ -14,14 +14,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Callable, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FAMILIES = ("answering", "service_pack", "klippekort", "interact", "remote_support")
 
 T = TypeVar("T")
+F = TypeVar("F", bound="FamilyBase")
 
 
 class CatalogError(ValueError):
@@ -64,6 +65,28 @@ def _fraction(value: Any, what: str) -> Decimal:
 def _max_price() -> Decimal:
     from metering.limits import Limits
     return Limits.from_env().max_price
+
+
+def _one_of(*names: str) -> Callable[[str], str]:
+    def check(name: str) -> str:
+        if name not in names:
+            raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+        return name
+    return check
+
+
+# The names a tariff file may use as keys. A row's item (a str) indexes these maps, so
+# they are `str` to the type checker and checked against the list when a file loads.
+AnsweringPlanName = Annotated[str, AfterValidator(_one_of("BASIC", "SMART", "PLUS", "PREMIUM"))]
+PackName = Annotated[str, AfterValidator(_one_of("1h", "3h", "10h"))]
+CardSize = Annotated[str, AfterValidator(_one_of("10", "20", "30"))]
+KlipAddonName = Annotated[str, AfterValidator(_one_of("monthly_check", "quarterly_check", "phone_support",
+                                                      "callout_8h", "callout_6h", "callout_4h"))]
+InteractPlanName = Annotated[str, AfterValidator(_one_of("HUB", "PRO"))]
+InteractOptionName = Annotated[str, AfterValidator(_one_of("generic_api", "chatbot_api"))]
+OneOffName = Annotated[str, AfterValidator(_one_of("activation", "channel", "training", "integration",
+                                                   "api_activation"))]
+RemoteAddonName = Annotated[str, AfterValidator(_one_of("pager", "lpas"))]
 
 
 class Strict(BaseModel):
@@ -303,7 +326,7 @@ class Reports(Strict):
 
 class AnsweringTariff(FamilyBase):
     family: Literal["answering"]
-    plans: dict[Literal["BASIC", "SMART", "PLUS", "PREMIUM"], AnsweringPlan]
+    plans: dict[AnsweringPlanName, AnsweringPlan]
     hours_weekdays: Assumed[tuple[Weekday, ...]]  # A1: the days the plans' hours apply
     phone: PhoneTariff
     messaging: MessagingTariff
@@ -354,7 +377,7 @@ class Travel(Strict):
 class ServicePackTariff(FamilyBase):
     family: Literal["service_pack"]
     unit_minutes: int = Field(gt=0)
-    packs: dict[Literal["1h", "3h", "10h"], Pack]
+    packs: dict[PackName, Pack]
     auto_renew_default: bool
     travel: Travel
     service_hours: WeeklyHours
@@ -387,12 +410,11 @@ class Forfeiture(Strict):
 class KlippekortTariff(FamilyBase):
     family: Literal["klippekort"]
     hour_rate: Assumed[Price]
-    cards: dict[Literal["10", "20", "30"], Card]
+    cards: dict[CardSize, Card]
     onsite_travel_hours: Assumed[Decimal]
     auto_renew_default: Assumed[bool]
     overflow_at_full_rate: Assumed[Literal[True]]  # fixed (K5)
-    addons: dict[Literal["monthly_check", "quarterly_check", "phone_support",
-                         "callout_8h", "callout_6h", "callout_4h"], KlipAddon]
+    addons: dict[KlipAddonName, KlipAddon]
     forfeiture: Forfeiture
 
     @model_validator(mode="before")
@@ -411,7 +433,7 @@ class KlippekortTariff(FamilyBase):
         return data
 
     def card_price(self, size: str, day: date) -> Decimal:
-        c = self.cards[size]  # type: ignore[index]
+        c = self.cards[size]
         return Decimal(c.klip) * self.hour_rate.value.at(day) * (1 - c.discount)
 
 
@@ -435,10 +457,10 @@ class OneOff(Strict):
 
 class InteractTariff(FamilyBase):
     family: Literal["interact"]
-    plans: dict[Literal["HUB", "PRO"], InteractPlan]
+    plans: dict[InteractPlanName, InteractPlan]
     minimum_users: int
-    options: dict[Literal["generic_api", "chatbot_api"], InteractOption]
-    one_offs: dict[Literal["activation", "channel", "training", "integration", "api_activation"], OneOff]
+    options: dict[InteractOptionName, InteractOption]
+    one_offs: dict[OneOffName, OneOff]
     term_months: int
     early_termination_default: Assumed[Literal["remaining_months_x_last_day_charge"]]  # fixed (I4)
 
@@ -467,7 +489,7 @@ class RemoteSupportTariff(FamilyBase):
     invoice_minimum: Price
     business_hours: WeeklyHours
     outside_hours_same_rate: Assumed[Literal[True]]  # fixed (L3)
-    addons: dict[Literal["pager", "lpas"], RemoteAddon]
+    addons: dict[RemoteAddonName, RemoteAddon]
 
 
 # Settings that state an assumption pricing.md gives exactly one reading of: the file
@@ -619,25 +641,30 @@ class Catalog:
         self.directory = directory or tariffs_dir()
         self.families = {f: load_family(f, self.directory) for f in FAMILIES}
 
+    def _family(self, family: str, model: type[F]) -> F:
+        found = self.families[family]
+        assert isinstance(found, model)  # load_family validated it with MODELS[family]
+        return found
+
     @property
     def answering(self) -> AnsweringTariff:
-        return self.families["answering"]  # type: ignore[return-value]
+        return self._family("answering", AnsweringTariff)
 
     @property
     def service_pack(self) -> ServicePackTariff:
-        return self.families["service_pack"]  # type: ignore[return-value]
+        return self._family("service_pack", ServicePackTariff)
 
     @property
     def klippekort(self) -> KlippekortTariff:
-        return self.families["klippekort"]  # type: ignore[return-value]
+        return self._family("klippekort", KlippekortTariff)
 
     @property
     def interact(self) -> InteractTariff:
-        return self.families["interact"]  # type: ignore[return-value]
+        return self._family("interact", InteractTariff)
 
     @property
     def remote_support(self) -> RemoteSupportTariff:
-        return self.families["remote_support"]  # type: ignore[return-value]
+        return self._family("remote_support", RemoteSupportTariff)
 
     def currency(self, family: str) -> str:
         return self.families[family].currency

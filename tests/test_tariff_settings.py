@@ -183,3 +183,20 @@ def test_sla_is_named_on_the_seat_line_and_not_priced(tmp_path, monkeypatch):
     without = _seat_lines(bill(_pro_plan(tmp_path / "b"), "2026-10"))
     assert "SLA" not in without["S1"]["description"]
     assert without["S1"]["amount"] == seats["S1"]["amount"]
+
+
+# --- names used as keys are checked on load (str to the type checker, a list to the file)
+
+@pytest.mark.parametrize("family, old, new, field", [
+    ("answering", "  PLUS:    {fee:", "  GOLD:    {fee:", "plans.GOLD"),
+    ("interact", "  generic_api: {fee:", "  generic: {fee:", "options.generic"),
+    ("klippekort", '  "30": {klip: 30,', '  "40": {klip: 30,', "cards.40"),
+    ("service_pack", "  10h: {units:", "  20h: {units:", "packs.20h"),
+    ("remote_support", "  lpas:  {always_reachable", "  lpass: {always_reachable", "addons.lpass"),
+])
+def test_an_unknown_name_as_a_key_fails_naming_file_and_field(tmp_path, family, old, new, field):
+    d = edited_tariffs(tmp_path, family, old, new)
+    with pytest.raises(CatalogError) as exc:
+        load_family(family, d)
+    assert f"{family}.yaml" in str(exc.value) and f"  {field}.[key]: " in str(exc.value), str(exc.value)
+    assert "is not one of" in str(exc.value)

@@ -264,12 +264,12 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
                  "from usage u where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
                  "and list_contains($subs, u.subscriber_id) order by u.subscriber_id, u.local_at, u.record_id",
                  {"m": str(inp.month), "subs": with_option})
-    for sid in with_option:
-        results[sid].appendix = []
+    appendix: dict[str, list[dict]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:
-        results[sid].appendix.append({"started_at": local, "kind": kind, "id": rid,
-                                      "number": mask_number(number), "duration_s": int(dur or 0),
-                                      "code": codes or ""})
+        appendix[sid].append({"started_at": local, "kind": kind, "id": rid, "number": mask_number(number),
+                              "duration_s": int(dur or 0), "code": codes or ""})
+    for sid, listed in appendix.items():
+        results[sid].appendix = listed
 
 
 def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult) -> None:

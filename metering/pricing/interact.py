@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import partial
 
 from metering.catalog import InteractTariff
 from metering.context import BillingInput
@@ -126,19 +127,19 @@ class _Contract:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.plans[row.item].seat.at(self.plan_of_row(row).first)  # type: ignore[index]
+        return self.t.plans[row.item].seat.at(self.plan_of_row(row).first)
 
     def option_fee(self, row: Row, day: date) -> Decimal:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.options[row.item].fee.at(self.price_day(day))  # type: ignore[index]
+        return self.t.options[row.item].fee.at(self.price_day(day))
 
     def one_off_price(self, row: Row) -> Decimal:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.one_offs[row.item].price.at(self.price_day(row.valid_from))  # type: ignore[index]
+        return self.t.one_offs[row.item].price.at(self.price_day(row.valid_from))
 
 
 def rate(inp: BillingInput) -> dict[str, FamilyResult]:
@@ -209,7 +210,7 @@ def _seat_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[
         exact = Fraction(seat_days) * Fraction(price) / month.days
         low, high = min(c.billable_on(d) for d in days), max(c.billable_on(d) for d in days)
         users = f"{low} users" if low == high else f"{low}–{high} users"
-        sla = ", SLA included" if t.plans[r.item].sla else ""  # type: ignore[index]  # I2: shown, not priced
+        sla = ", SLA included" if t.plans[r.item].sla else ""  # I2: shown, not priced
         out.append(Line(code="interact.seats",
                         description=f"#Interact {r.item} seats ({_span(days)}, {users} a day, "
                                     f"at least {t.minimum_users}{sla})",
@@ -226,7 +227,7 @@ def _option_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> lis
         days = r.days_in(month)
         override = r.unit_price()
         line = fee_line(f"interact.{r.item}", f"{OPTION_NAMES[r.item]} ({_span(days)})", days, month,
-                        lambda d, r=r: c.option_fee(r, d), t.vat.rate, "I2", FAMILY, override)
+                        partial(c.option_fee, r), t.vat.rate, "I2", FAMILY, override)
         if line:
             out.append(line)
     return out
@@ -244,12 +245,12 @@ def _one_off_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> li
     for r in ones:
         if r.item in included:
             continue
-        one = t.one_offs[r.item]  # type: ignore[index]
+        one = t.one_offs[r.item]
         price = c.one_off_price(r)
         grouped[(r.item, price)] += r.quantity if one.per_quantity else 1
     out = []
     for (item, price), qty in sorted(grouped.items(), key=lambda kv: (ONE_OFFS.index(kv[0][0]), kv[0][1])):
-        per_quantity = t.one_offs[item].per_quantity  # type: ignore[index]
+        per_quantity = t.one_offs[item].per_quantity
         unit = "channel" if per_quantity else "one-off"
         desc = ONE_OFF_NAMES[item]
         out.append(Line(code=f"interact.{item}", description=desc, quantity=qty, unit=unit, unit_price=price,

@@ -57,7 +57,7 @@ def card_rows(inp: BillingInput, t: KlippekortTariff, sid: str, end: date
         if issues:
             problems[r.ref] = issues
         out.append(CardPurchase(r.ref, f"{sid}/{r.product}/{r.valid_from.isoformat()}", r.valid_from, r.product,
-                                t.cards[r.item].klip, price, auto, (r.file, r.line, r.product)))  # type: ignore[index]
+                                t.cards[r.item].klip, price, auto, (r.file, r.line, r.product)))
     return out, problems
 
 
@@ -68,7 +68,7 @@ def addon_draws(inp: BillingInput, t: KlippekortTariff, sid: str, end: date) -> 
     for r in inp.family_rows(sid, FAMILY):
         if r.item not in t.addons or r.valid_from >= end:
             continue
-        addon = t.addons[r.item]  # type: ignore[index]
+        addon = t.addons[r.item]
         m = Month.of(r.valid_from)
         while m.first < end:
             first = m.first

@@ -130,7 +130,7 @@ def _addon_lines(inp: BillingInput, t: RemoteSupportTariff, sid: str, res: Famil
             continue
         span = f"{days[0]:%d %b}–{days[-1]:%d %b}" if len(days) > 1 else f"{days[0]:%d %b}"
         line = fee_line(f"remote.{r.item}", f"{ADDON_NAMES.get(r.item, r.item)} ({span})", days, month,
-                        lambda d, p=price: p, t.vat.rate, "L4", FAMILY, price)
+                        lambda _day: price, t.vat.rate, "L4", FAMILY, price)  # called at once: no late binding
         if line:
             out.append(line)
     return out
@@ -139,7 +139,7 @@ def _addon_lines(inp: BillingInput, t: RemoteSupportTariff, sid: str, res: Famil
 def _hours_anomalies(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: list[tuple],
                      res: FamilyResult) -> None:
     """L3: sessions starting outside business hours, unless a 24/7 add-on is active."""
-    reachable = [r for r in family_rows if r.item in t.addons and t.addons[r.item].always_reachable]  # type: ignore[index]
+    reachable = [r for r in family_rows if r.item in t.addons and t.addons[r.item].always_reachable]
     hours = t.business_hours
     spans = ", ".join(f"{s.from_}–{s.to}" for s in hours.spans)
     names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -53,7 +53,7 @@ def purchases(inp: BillingInput, t: ServicePackTariff, sid: str, end: date
     for r in inp.family_rows(sid, FAMILY):
         if r.group != "servicepack" or r.item not in t.packs or r.valid_from >= end:
             continue
-        pack = t.packs[r.item]  # type: ignore[index]
+        pack = t.packs[r.item]
         issues: dict[str, str] = {}
         try:
             override = r.unit_price()
@@ -131,11 +131,12 @@ def _errors(sid: str, bought: list[PackPurchase], problems: dict[str, dict[str, 
         return
     used: dict[str, set[str]] = defaultdict(set)
     for m in moves:
-        if m.kind == "purchase" or m.kind == "renewal":
+        if m.kind in ("purchase", "renewal"):
+            assert m.row is not None  # the ledger names the row of every purchase and renewal
             used[m.row].add("price")
-        if m.kind == "renewal":
-            used[m.row].add("auto_renew")
-        elif m.kind not in ("purchase",) and m.balance <= 0:
+            if m.kind == "renewal":
+                used[m.row].add("auto_renew")
+        elif m.balance <= 0:
             gov = _governing(bought, m.day)
             if gov is not None:
                 used[gov.key].add("auto_renew")
@@ -155,6 +156,7 @@ def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
     groups: dict[tuple[str, Decimal], list[int]] = {}
     for m in moves:
         if m.kind in ("purchase", "renewal"):
+            assert m.pack is not None and m.price is not None  # set on every purchase and renewal
             g = groups.setdefault((m.pack, m.price), [0, 0])
             g[0 if m.kind == "purchase" else 1] += 1
     out = []
