@@ -29,8 +29,3 @@ availWidth
 # pytest hooks, called by pytest by name
 pytest_sessionfinish
 pytest_unconfigure
-
-# NOT false positives: dead as of merging main at 4119253, in code the lead is editing
-# (pipelines/ is theirs); remove with the code, or use it, then drop these lines
-INPUT_TABLES  # metering/routed_usage.py
-_indented  # pipelines/cli.py
