@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import polars as pl
+
 # --- service pack (S1–S4) --------------------------------------------------------------
 
 
@@ -49,34 +51,111 @@ class PackMovement:
     row: str | None = None   # purchase row that was bought (purchase) or repeated (renewal)
 
 
+# Frames the vectorised service-pack ledger reads and writes. `ord` orders events of one
+# subscriber and day: purchases by (row order, key), actions by (start, feed, id).
+PACK_PURCHASE_SCHEMA = {"subscriber_id": pl.String, "day": pl.Date, "ord": pl.Int64, "key": pl.String,
+                        "pack": pl.String, "units": pl.Int64, "auto_renew": pl.Boolean}
+PACK_ACTION_SCHEMA = {"subscriber_id": pl.String, "day": pl.Date, "ord": pl.Int64, "record": pl.String,
+                      "kind": pl.String, "units": pl.Int64}
+
+
+def service_pack_movements(purchases: pl.DataFrame, actions: pl.DataFrame) -> pl.DataFrame:
+    """S2–S4 for every subscriber at once, as running sums (no walk per movement).
+
+    In: `PACK_PURCHASE_SCHEMA` and `PACK_ACTION_SCHEMA` frames (pack units > 0, action
+    units ≥ 0). Out, in ledger order per subscriber: subscriber_id, day, kind (purchase |
+    renewal | the action's kind), record, units (signed), balance (after the movement),
+    row (the purchase row bought or repeated; null for actions), pack (its pack).
+
+    Order: per day, purchases (credited at the start of their day) then actions. Each
+    purchase row starts a *segment* that it governs until the next row (S4's "most recent
+    purchase row"): the pack size U and `auto_renew` are constant inside it. With E the
+    balance right after the segment's purchase and D_i the units its actions consumed up
+    to and including action i (non-decreasing), the renewals bought so far are
+        K_i = max(0, (D_i − E) // U + 1)            (auto_renew; else 0)
+    — the fewest packs that keep E − D_i + K_i·U above 0; since D_i never decreases, a
+    running count and no running maximum. Action i renews K_i − K_(i−1) times; the
+    balance after it is E − D_i + K_(i−1)·U, after its j-th renewal that plus j·U.
+
+    The one sequential step is E per segment: it is the previous segment's closing
+    balance plus the purchase, and that closing balance is piecewise (E − D, or
+    U − (D − E) mod U once renewals happened), not a sum. It runs over the (few) segment
+    summaries, one per purchase row, never over movements."""
+    events = pl.concat([
+        purchases.select(
+            "subscriber_id", "day", pl.lit(0, pl.Int8).alias("phase"), "ord", pl.lit("purchase").alias("kind"),
+            pl.col("key").alias("record"), "units", pl.col("key").alias("row"), pl.col("units").alias("pack_units"),
+            "auto_renew"),
+        actions.select(
+            "subscriber_id", "day", pl.lit(1, pl.Int8).alias("phase"), "ord", "kind", "record", "units",
+            pl.lit(None, pl.String).alias("row"), pl.lit(None, pl.Int64).alias("pack_units"),
+            pl.lit(None, pl.Boolean).alias("auto_renew")),
+    ]).sort("subscriber_id", "day", "phase", "ord")
+    action = pl.col("phase") == 1
+    events = events.with_columns(
+        seg=(pl.col("phase") == 0).cast(pl.Int64).cum_sum().over("subscriber_id"),
+        gov_row=pl.col("row").forward_fill().over("subscriber_id"),
+        gov_units=pl.col("pack_units").forward_fill().over("subscriber_id").fill_null(0),
+        gov_auto=pl.col("auto_renew").forward_fill().over("subscriber_id").fill_null(False),
+    ).with_columns(
+        used=pl.when(action).then(pl.col("units")).otherwise(0).cum_sum().over("subscriber_id", "seg"),
+    )
+    segments = events.group_by("subscriber_id", "seg", maintain_order=True).agg(
+        bought=pl.when(pl.col("phase") == 0).then(pl.col("units")).otherwise(0).sum(),
+        pack_units=pl.col("gov_units").first(), auto=pl.col("gov_auto").first(),
+        used=pl.col("used").last(), acts=action.any())
+    entry: list[int] = []
+    sid_before, closing = None, 0
+    for sid, bought, units, auto, used, acts in segments.select(
+            "subscriber_id", "bought", "pack_units", "auto", "used", "acts").iter_rows():
+        opening = (closing if sid == sid_before else 0) + bought
+        entry.append(opening)
+        closing = units - (used - opening) % units if auto and acts and used >= opening else opening - used
+        sid_before = sid
+    events = events.join(segments.select("subscriber_id", "seg", pl.Series("entry", entry, pl.Int64)),
+                         on=["subscriber_id", "seg"], how="left", maintain_order="left")
+    renewed = pl.when(action & pl.col("gov_auto") & (pl.col("used") >= pl.col("entry"))).then(
+        (pl.col("used") - pl.col("entry")) // pl.col("gov_units") + 1).otherwise(0)
+    events = events.with_columns(renewed=renewed).with_columns(
+        renewed_before=pl.col("renewed").shift(1, fill_value=0).over("subscriber_id", "seg"))
+    events = events.with_columns(
+        balance=pl.col("entry") - pl.col("used") + pl.col("renewed_before") * pl.col("gov_units"),
+        times=pl.col("renewed") - pl.col("renewed_before"),
+        sub=pl.lit(0, pl.Int64),
+        units=pl.when(action).then(-pl.col("units")).otherwise(pl.col("units")))
+    renewals = events.filter(pl.col("times") > 0).with_columns(
+        sub=pl.int_ranges(1, pl.col("times") + 1)).explode("sub").with_columns(
+        kind=pl.lit("renewal"), units=pl.col("gov_units"),
+        balance=pl.col("balance") + pl.col("sub") * pl.col("gov_units"), row=pl.col("gov_row"))
+    cols = ["subscriber_id", "day", "phase", "ord", "sub", "kind", "record", "units", "balance", "row"]
+    moves = pl.concat([events.select(cols), renewals.select(cols)]).sort(
+        "subscriber_id", "day", "phase", "ord", "sub")
+    packs = purchases.select("subscriber_id", pl.col("key").alias("row"), "pack")
+    return moves.join(packs, on=["subscriber_id", "row"], how="left", maintain_order="left").select(
+        "subscriber_id", "day", "kind", "record", "units", "balance", "row", "pack")
+
+
 def service_pack_ledger(purchases: list[PackPurchase], actions: list[PackAction]) -> list[PackMovement]:
-    """S2–S4 and the finer points: one running balance; each purchase is credited at the
-    start of its day, before that day's actions; actions in start-time order (ties by
-    feed, then id). When an action leaves the balance ≤ 0, the pack of the most recent
-    purchase row dated on or before the action is bought again at that row's price,
-    dated the action's day, as often as needed to bring the balance above 0 — unless
-    that row says `auto_renew: false`. Units never expire."""
+    """One subscriber's ledger as movements, through `service_pack_movements` (the
+    production path works on frames of every subscriber at once; this is the same
+    function for a list of events, as tests and small callers hold them)."""
     rows_sorted = sorted(purchases, key=lambda p: (p.day, p.order, p.key))
-    events: list[tuple] = [((p.day, 0, p.order, p.key), "purchase", p) for p in rows_sorted]
-    events += [((a.day, 1, a.order, a.record), "action", a) for a in actions]
-    events.sort(key=lambda e: e[0])
-    balance = 0
-    out: list[PackMovement] = []
-    governing: PackPurchase | None = None   # most recent purchase row so far
-    for _, what, ev in events:
-        if what == "purchase":
-            balance += ev.units
-            governing = ev
-            out.append(PackMovement(ev.day, "purchase", ev.key, ev.units, balance, ev.pack, ev.price, ev.key))
-            continue
-        balance -= ev.units
-        out.append(PackMovement(ev.day, ev.kind, ev.record, -ev.units, balance))
-        if balance <= 0 and governing is not None and governing.auto_renew:
-            times = -balance // governing.units + 1
-            for _ in range(times):
-                balance += governing.units
-                out.append(PackMovement(ev.day, "renewal", ev.record, governing.units, balance,
-                                        governing.pack, governing.price, governing.key))
+    acts_sorted = sorted(actions, key=lambda a: (a.day, a.order, a.record))
+    by_key = {p.key: p for p in rows_sorted}
+    bought = pl.DataFrame({
+        "subscriber_id": [""] * len(rows_sorted), "day": [p.day for p in rows_sorted],
+        "ord": list(range(len(rows_sorted))), "key": [p.key for p in rows_sorted],
+        "pack": [p.pack for p in rows_sorted], "units": [p.units for p in rows_sorted],
+        "auto_renew": [p.auto_renew for p in rows_sorted]}, schema=PACK_PURCHASE_SCHEMA)
+    acts = pl.DataFrame({
+        "subscriber_id": [""] * len(acts_sorted), "day": [a.day for a in acts_sorted],
+        "ord": list(range(len(acts_sorted))), "record": [a.record for a in acts_sorted],
+        "kind": [a.kind for a in acts_sorted], "units": [a.units for a in acts_sorted]}, schema=PACK_ACTION_SCHEMA)
+    out = []
+    for day, kind, record, units, balance, row, pack in service_pack_movements(bought, acts).select(
+            "day", "kind", "record", "units", "balance", "row", "pack").iter_rows():
+        price = by_key[row].price if row is not None else None
+        out.append(PackMovement(day, kind, record, units, balance, pack, price, row))
     return out
 
 
