@@ -1,10 +1,14 @@
-"""Prepaid ledgers as plain functions over sorted events (pricing.md S3–S4, K5–K6).
+"""Prepaid ledgers as running sums over sorted events, in Polars (pricing.md S3–S4, K5–K6).
 
-No database and no state between runs: the pricing modules load the whole history of a
-subscriber (purchase rows and the actions or draws that family rates, up to the end of
-the billing month) and walk it here from the first event every time, so billing months
-in any order gives the same ledger. Units and klip are whole numbers; prices ride along
-unchanged (Decimal) for the caller to invoice.
+No database and no state between runs: the pricing modules load the whole history
+(purchase rows and the actions or draws that family rates, up to the end of the billing
+month) of every subscriber and compute the ledgers here from the first event every time,
+so billing months in any order gives the same ledger. Units and klip are whole numbers;
+prices ride along unchanged (Decimal, by purchase row) for the caller to invoice.
+
+The sequential walks these replace are kept as the test reference
+(`tests/reference_ledgers.py`); tests/test_ledger_equivalence.py requires the same
+movements from both for random histories.
 """
 from __future__ import annotations
 

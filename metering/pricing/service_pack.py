@@ -120,7 +120,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         bought[sid], problems[sid] = purchases(inp, t, sid, month.end)
     actions = actions.filter(pl.col("subscriber_id").is_in(known))
     moves = service_pack_movements(
-        _purchase_frame(bought), actions.select(*PACK_ACTION_SCHEMA).cast(PACK_ACTION_SCHEMA))  # type: ignore[arg-type]
+        _purchase_frame(bought), actions.select(*PACK_ACTION_SCHEMA).cast(PACK_ACTION_SCHEMA))
     in_month = (pl.col("day") >= month.first) & (pl.col("day") < month.end)
     moves = moves.with_columns(in_month=in_month)
     with_month = set(moves.filter("in_month").get_column("subscriber_id").unique().to_list())
