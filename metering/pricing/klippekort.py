@@ -1,7 +1,8 @@
 """The `klippekort` tariff family (pricing.md K1–K6): punch cards of klip (hours),
 drawn by tasks and add-ons, oldest card first, recomputed from the first purchase every
-run. DuckDB lists the tasks (`sql/marts/klippekort_ledger_tasks.sql`); the sequential
-walk (draws, renewals, overflow, forfeiture) is `metering.ledgers.klippekort_ledger`."""
+run. DuckDB lists the tasks (`sql/marts/klippekort_ledger_tasks.sql`); the ledger (draws,
+renewals, overflow, forfeiture) is `metering.ledgers.klippekort_ledgers`: running sums in
+Polars, and the sequential walk only for ledgers that reach a forfeiture."""
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ from metering.catalog import KlippekortTariff
 from metering.context import BillingInput
 from metering.contracts import ContractProblem
 from metering.db import rows
-from metering.ledgers import CardPurchase, KlipDraw, KlipLedger, KlipMovement, add_years, klippekort_ledger
+from metering.ledgers import CardPurchase, KlipDraw, KlipLedger, KlipMovement, add_years, klippekort_ledgers
 from metering.lines import ContractError, FamilyResult, Line
 from metering.money import CENT, round_half_up
 from metering.periods import Month
@@ -98,13 +99,17 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
 
     candidates = set(tasks) | {sid for sid, rs in inp.contracts.items()
                                if any(r.family == FAMILY and r.valid_from < end for r in rs)}
+    known = [sid for sid in sorted(candidates, key=lambda s: s.encode()) if sid in inp.subscribers]
+    rows_of = {sid: card_rows(inp, t, sid, end) for sid in known}
+    draws_of = {sid: addon_draws(inp, t, sid, end) + tasks.get(sid, []) for sid in known}
+    # every subscriber's ledger in one vectorised pass (metering.ledgers.klippekort_ledgers)
+    ledgers = klippekort_ledgers({sid: rows_of[sid][0] for sid in known}, draws_of, end,
+                                 t.forfeiture.unused_years, t.forfeiture.max_years)
     results: dict[str, FamilyResult] = {}
-    for sid in sorted(candidates, key=lambda s: s.encode()):
-        if sid not in inp.subscribers:
-            continue
-        cards, problems = card_rows(inp, t, sid, end)
-        draws = addon_draws(inp, t, sid, end) + tasks.get(sid, [])
-        led = klippekort_ledger(cards, draws, end, t.forfeiture.unused_years, t.forfeiture.max_years)
+    for sid in known:
+        cards, problems = rows_of[sid]
+        draws = draws_of[sid]
+        led = ledgers[sid]
         moves = [m for m in led.movements if month.first <= m.day < end]
         addon_active = any(r.item in t.addons and r.days_in(month) for r in inp.family_rows(sid, FAMILY))
         if not moves and not addon_active:
