@@ -84,7 +84,6 @@ def reference_klippekort_ledger(purchases: list[CardPurchase], draws: list[KlipD
             lost = card.remaining
             card.remaining = 0
             card.forfeited += lost
-            card.forfeited_on = when
             led.movements.append(KlipMovement(when, "forfeit", card.card_id, -lost, 0, None, Decimal("0"),
                                               card.product))
 
