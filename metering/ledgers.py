@@ -281,11 +281,10 @@ def klippekort_ledgers(purchases: dict[str, list[CardPurchase]], draws: dict[str
             out[sid] = _klippekort_walk(purchases.get(sid, []), draws.get(sid, []), end, unused_years, max_years)
         else:
             out[sid] = KlipLedger()
-    for sid, card_id, product, day, size, remaining, row, renewal, last_use in cards.filter(
+    for sid, card_id, product, day, size, remaining, row, last_use in cards.filter(
             ~pl.col("subscriber_id").is_in(list(at_risk))).select(
-            "subscriber_id", "card_id", "product", "day", "klip", "remaining", "row", "renewal",
-            "last_use").iter_rows():
-        out[sid].cards.append(Card(card_id, product, day, size, rows[row].price, remaining, row, renewal, last_use))
+            "subscriber_id", "card_id", "product", "day", "klip", "remaining", "row", "last_use").iter_rows():
+        out[sid].cards.append(Card(card_id, product, day, size, rows[row].price, remaining, row, last_use=last_use))
     for sid, day, kind, card_id, klip, balance, record, row, product in moves.filter(
             ~pl.col("subscriber_id").is_in(list(at_risk))).select(
             "subscriber_id", "day", "kind", "card_id", "klip", "balance", "record", "row", "product").iter_rows():

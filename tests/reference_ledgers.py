@@ -123,7 +123,7 @@ def reference_klippekort_ledger(purchases: list[CardPurchase], draws: list[KlipD
                     renewals_per_day[k] = renewals_per_day.get(k, 0) + 1
                     base = governing.card_id.rsplit("/", 1)[0]
                     card = Card(f"{base}/{day.isoformat()}#{renewals_per_day[k]}", governing.product, day,
-                                governing.klip, governing.price, governing.klip, governing.key, renewal=True)
+                                governing.klip, governing.price, governing.klip, governing.key)
                     led.cards.append(card)
                     led.movements.append(KlipMovement(day, "renewal", card.card_id, card.size, card.size,
                                                       d.record, card.price, card.product))
