@@ -14,6 +14,7 @@ from fractions import Fraction
 import duckdb
 
 from metering.catalog import FAMILIES, Catalog
+from metering.charges import registry
 from metering.context import BillingInput
 from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
 from metering.db import rows
@@ -218,7 +219,6 @@ def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line 
     subtotal, _, _ = totals(lines)
     if Decimal("0") < subtotal < minimum:
         gap = minimum - subtotal
-        return Line(code="invoice.minimum", description=f"Minimum invoice amount {fmt(minimum)}", quantity=1,
-                    unit="invoice", unit_price=gap, price_unit="invoice", exact=Fraction(gap),
-                    vat_rate=t.vat.rate, rule="L2", family="remote_support")
+        return registry(catalog)["invoice.minimum"].line(minimum=fmt(minimum), quantity=1, unit_price=gap,
+                                                         exact=Fraction(gap), vat_rate=t.vat.rate)
     return None

@@ -195,6 +195,7 @@ class KlipDraw:
     order: tuple
     record: str
     klip: int
+    addon: str = ""  # an add-on draw's add-on (K4), named on its task listing
 
 
 @dataclass

@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from metering.money import round_half_up
 from metering.periods import Month
+
+if TYPE_CHECKING:
+    from metering.charges import Charge
 
 
 @dataclass(kw_only=True)
@@ -30,6 +33,12 @@ class Line:
     rule: str
     family: str
     rounded: Decimal | None = None  # set when the rule rounds before the line (L1)
+    service: str = ""  # the code's service (metering.charges); looked up when not given
+
+    def __post_init__(self) -> None:
+        if not self.service:
+            from metering.charges import service_of
+            self.service = service_of(self.code)
 
     @property
     def amount(self) -> Decimal:
@@ -40,10 +49,6 @@ class Line:
             value = self.rounded if self.rounded is not None else round_half_up(self.exact)
             self.__dict__["_amount"] = cached = (key, value)
         return cached[1]
-
-    @property
-    def service(self) -> str:
-        return self.code.split(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -81,21 +86,15 @@ class FamilyResult:
     present: bool = False  # a fee or one-off of the month, usage it rated, or a ledger movement
 
 
-def fee_line(code: str, description: str, days: list[date], month: Month,
-             price_on: Callable[[date], Decimal], vat_rate: Decimal, rule: str, family: str,
-             override: Decimal | None = None, quantity_multiplier: int = 1) -> Line | None:
+def fee_line(charge: Charge, description: str, days: list[date], month: Month,
+             price_on: Callable[[date], Decimal], vat_rate: Decimal, override: Decimal | None = None) -> Line | None:
     """G4/G5: a monthly fee per active day at the price valid that day (or the row's
-    negotiated `unit_price`): Σ price(day) × multiplier / days in the month."""
+    negotiated `unit_price`): Σ price(day) / days in the month."""
     if not days:
         return None
     prices = [override if override is not None else price_on(d) for d in days]
     day_counts = Counter(prices)  # Σ over days, grouped by price: prices change rarely
-    exact = sum((Fraction(p) * n for p, n in day_counts.items()), Fraction(0)) * quantity_multiplier / month.days
+    exact = sum((Fraction(p) * n for p, n in day_counts.items()), Fraction(0)) / month.days
     unit_price = prices[0] if len(day_counts) == 1 else prices[-1]
-    qty: Decimal | int = len(days)
-    unit = "day"
-    price_unit = "month"
-    if quantity_multiplier != 1:
-        description = f"{description} × {quantity_multiplier}"
-    return Line(code=code, description=description, quantity=qty, unit=unit, unit_price=unit_price,
-                price_unit=price_unit, exact=exact, vat_rate=vat_rate, rule=rule, family=family)
+    return charge.line(description=description, quantity=len(days), unit_price=unit_price, exact=exact,
+                       vat_rate=vat_rate)

@@ -28,6 +28,7 @@ from fractions import Fraction
 from functools import partial
 
 from metering.catalog import InteractTariff
+from metering.charges import registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, overlapping_days
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
@@ -211,11 +212,9 @@ def _seat_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[
         low, high = min(c.billable_on(d) for d in days), max(c.billable_on(d) for d in days)
         users = f"{low} users" if low == high else f"{low}–{high} users"
         sla = ", SLA included" if t.plans[r.item].sla else ""  # I2: shown, not priced
-        out.append(Line(code="interact.seats",
-                        description=f"#Interact {r.item} seats ({_span(days)}, {users} a day, "
-                                    f"at least {t.minimum_users}{sla})",
-                        quantity=seat_days, unit="user-day", unit_price=price, price_unit="user-month", exact=exact,
-                        vat_rate=t.vat.rate, rule="I1", family=FAMILY))
+        out.append(registry(inp.catalog)["interact.seats"].line(
+            item=r.item, span=_span(days), users=users, sla=sla, quantity=seat_days, unit_price=price, exact=exact,
+            vat_rate=t.vat.rate))
     return out
 
 
@@ -226,8 +225,9 @@ def _option_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> lis
                     key=lambda r: (OPTIONS.index(r.item), r.valid_from)):
         days = r.days_in(month)
         override = r.unit_price()
-        line = fee_line(f"interact.{r.item}", f"{OPTION_NAMES[r.item]} ({_span(days)})", days, month,
-                        partial(c.option_fee, r), t.vat.rate, "I2", FAMILY, override)
+        charge = registry(inp.catalog)[f"{FAMILY}.{r.item}"]
+        line = fee_line(charge, charge.describe(name=OPTION_NAMES[r.item], span=_span(days)), days, month,
+                        partial(c.option_fee, r), t.vat.rate, override)
         if line:
             out.append(line)
     return out
@@ -250,12 +250,9 @@ def _one_off_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> li
         grouped[(r.item, price)] += r.quantity if one.per_quantity else 1
     out = []
     for (item, price), qty in sorted(grouped.items(), key=lambda kv: (ONE_OFFS.index(kv[0][0]), kv[0][1])):
-        per_quantity = t.one_offs[item].per_quantity
-        unit = "channel" if per_quantity else "one-off"
-        desc = ONE_OFF_NAMES[item]
-        out.append(Line(code=f"interact.{item}", description=desc, quantity=qty, unit=unit, unit_price=price,
-                        price_unit=unit, exact=Fraction(price) * qty, vat_rate=t.vat.rate,
-                        rule="I3", family=FAMILY))
+        out.append(registry(inp.catalog)[f"{FAMILY}.{item}"].line(
+            name=ONE_OFF_NAMES[item], quantity=qty, unit_price=price, exact=Fraction(price) * qty,
+            vat_rate=t.vat.rate))
     return out
 
 
@@ -277,6 +274,7 @@ def _fee_param(row: Row, name: str) -> Decimal:
 def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[Line]:
     """I4 in the month of the plan's last active day (valid_to − 1)."""
     t, month = c.t, inp.month
+    termination = registry(inp.catalog)["interact.early_termination"]
     out = []
     for plan in c.plans:
         end = plan.end
@@ -293,10 +291,10 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         if carrying:
             row = max(carrying, key=lambda r: (r.valid_from, r.product))
             fee = _fee_param(row, "early_termination_fee")
-            out.append(Line(code="interact.early_termination",
-                            description=f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
-                            quantity=1, unit="fee", unit_price=fee, price_unit="fee",
-                            exact=Fraction(fee), vat_rate=t.vat.rate, rule="I4", family=FAMILY))
+            # I4's second form of the code: the row's agreed fee, one fee
+            out.append(termination.line(
+                description=f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
+                quantity=1, unit="fee", price_unit="fee", unit_price=fee, exact=Fraction(fee), vat_rate=t.vat.rate))
             continue
         plan_row = max((r for r in plan.rows if r.active_on(last)), key=lambda r: (r.valid_from, r.product))
         billable = c.billable_on(last)
@@ -305,12 +303,9 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         monthly = billable * seat + sum((p for _, p in options), Decimal("0"))
         opts = "".join(f" + {OPTION_NAMES[r.item]} {fmt(p)}" for r, p in
                        sorted(options, key=lambda o: (OPTIONS.index(o[0].item), o[0].valid_from)))
-        out.append(Line(code="interact.early_termination",
-                        description=f"Early termination within the {t.term_months}-month term ({span}): "
-                                    f"{remaining} remaining months × ({billable} users × {fmt(seat)}{opts})",
-                        quantity=remaining, unit="month", unit_price=monthly, price_unit="month",
-                        exact=Fraction(monthly) * remaining, vat_rate=t.vat.rate, rule="I4",
-                        family=FAMILY))
+        out.append(termination.line(
+            span=span, remaining=remaining, users=billable, seat=fmt(seat), options=opts, quantity=remaining,
+            unit_price=monthly, exact=Fraction(monthly) * remaining, vat_rate=t.vat.rate))
     return out
 
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from metering import sqlfiles
 from metering.catalog import KlippekortTariff
+from metering.charges import Registry, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem
 from metering.db import rows
@@ -74,7 +75,8 @@ def addon_draws(inp: BillingInput, t: KlippekortTariff, sid: str, end: date) -> 
         while m.first < end:
             first = m.first
             if r.active_on(first) and (addon.every == "month" or first.month % 3 == 1):
-                out.append(KlipDraw(first, 0, (r.valid_from, r.product), f"{r.ref}@{first.isoformat()}", addon.klip))
+                out.append(KlipDraw(first, 0, (r.valid_from, r.product), f"{r.ref}@{first.isoformat()}", addon.klip,
+                                    addon=r.item))
             if r.valid_to is not None and m.first >= r.valid_to:
                 break
             m = m.next()
@@ -122,7 +124,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
                        "rule": {"purchase": "K2", "renewal": "K5", "overflow": "K5", "forfeit": "K6"}.get(m.kind, "K3")}
                       for m in led.movements]
         _errors(sid, cards, problems, moves, res)
-        res.lines.extend(_lines(t, moves, vat))
+        res.lines.extend(_lines(registry(inp.catalog), t, moves, vat))
         res.balances.extend(_balances(led, month))
         res.warnings.extend(_warnings(t, led, month))
         # K3/K4: the month's tasks and add-on draws in ledger order, so that the klip
@@ -135,7 +137,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
                      "draws": [{"card_id": c, "klip": str(n)} for c, n in alloc if c is not None],
                      "overflow": str(sum(n for c, n in alloc if c is None))}
             if d.phase == 0:
-                item = d.record.split("/")[2].split(":", 1)[1]
+                item = d.addon
                 res.tasks.append({"date": d.day.isoformat(), "record": d.record, "kind": "addon",
                                   "consultant": "", "activity": "add-on", "minutes": "", "hours": "",
                                   "klip": str(d.klip), **drawn,
@@ -174,10 +176,11 @@ def _errors(sid: str, cards: list[CardPurchase], problems: dict[str, dict[str, s
                 res.errors.append(ContractError(sid, FAMILY, "G10", problems[key][attr]))
 
 
-def _lines(t: KlippekortTariff, moves: list[KlipMovement], vat: Decimal) -> list[Line]:
+def _lines(charges: Registry, t: KlippekortTariff, moves: list[KlipMovement], vat: Decimal) -> list[Line]:
     """K2 purchases and renewals (one line per card size and unit price), K5 overflow at
     the hour rate valid on the draw's day, K6 forfeiture (zero amount, klip lost)."""
     out: list[Line] = []
+    size_of = {f"{FAMILY}:{size}": card.klip for size, card in t.cards.items()}  # product → klip on the card
     cards: dict[tuple[str, Decimal], list[int]] = {}
     overflow: dict[Decimal, int] = {}
     forfeits: list[KlipMovement] = []
@@ -190,29 +193,23 @@ def _lines(t: KlippekortTariff, moves: list[KlipMovement], vat: Decimal) -> list
             overflow[rate_] = overflow.get(rate_, 0) - m.klip
         elif m.kind == "forfeit":
             forfeits.append(m)
-    for (product, price), (bought, renewed) in sorted(cards.items(), key=lambda kv: (int(kv[0][0].split(":")[1]),
-                                                                                      kv[0][1])):
-        size = product.split(":", 1)[1]
+    for (product, price), (bought, renewed) in sorted(cards.items(), key=lambda kv: (size_of[kv[0][0]], kv[0][1])):
         parts = []
         if bought:
             parts.append(f"{bought} purchase{'s' if bought != 1 else ''}")
         if renewed:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
-        out.append(Line(code="klippekort.purchase", description=f"Klippekort {size} klip: {', '.join(parts)}",
-                        quantity=bought + renewed, unit="card", unit_price=_display_price(price),
-                        price_unit="card", exact=Fraction(price) * (bought + renewed), vat_rate=vat,
-                        rule="K2", family=FAMILY))
+        out.append(charges["klippekort.purchase"].line(
+            size=size_of[product], parts=", ".join(parts), quantity=bought + renewed,
+            unit_price=_display_price(price), exact=Fraction(price) * (bought + renewed), vat_rate=vat))
     for rate_, klip in sorted(overflow.items()):
-        out.append(Line(code="klippekort.overflow", description="Hours beyond the klippekort, at the full hour rate",
-                        quantity=klip, unit="klip", unit_price=_display_price(rate_),
-                        price_unit="klip", exact=Fraction(rate_) * klip, vat_rate=vat, rule="K5",
-                        family=FAMILY))
+        out.append(charges["klippekort.overflow"].line(quantity=klip, unit_price=_display_price(rate_),
+                                                       exact=Fraction(rate_) * klip, vat_rate=vat))
     if forfeits:
         lost = -sum(m.klip for m in forfeits)
         which = "; ".join(f"{m.card_id} ({-m.klip} klip on {m.day.isoformat()})" for m in forfeits)
-        out.append(Line(code="klippekort.forfeit", description=f"Klip forfeited: {which}", quantity=lost, unit="klip",
-                        unit_price=Decimal("0.00"), price_unit="klip", exact=Fraction(0),
-                        vat_rate=vat, rule="K6", family=FAMILY))
+        out.append(charges["klippekort.forfeit"].line(which=which, quantity=lost, unit_price=Decimal("0.00"),
+                                                      exact=Fraction(0), vat_rate=vat))
     return out
 
 

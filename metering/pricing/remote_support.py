@@ -22,6 +22,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from metering.catalog import RemoteSupportTariff
+from metering.charges import Registry, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
 from metering.db import rows
@@ -54,7 +55,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         results[sid] = res
         family_rows = inp.family_rows(sid, FAMILY)
         try:
-            res.lines.extend(_time_lines(t, sid, family_rows, logs.get(sid, []), res))
+            res.lines.extend(_time_lines(registry(inp.catalog), t, sid, family_rows, logs.get(sid, []), res))
         except ContractProblem as exc:
             res.errors.append(ContractError(sid, FAMILY, "L1", str(exc)))
         res.lines.extend(_addon_lines(inp, t, sid, res))
@@ -76,7 +77,7 @@ def _standard_row(sid: str, family_rows: list[Row], day: date, res: FamilyResult
     return max(live, key=lambda r: (r.valid_from, r.product))
 
 
-def _time_lines(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: list[tuple],
+def _time_lines(charges: Registry, t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: list[tuple],
                 res: FamilyResult) -> list[Line]:
     vat = t.vat.rate
     time: dict[Decimal, list] = {}          # rate → [minutes, Σ rounded, work logs]
@@ -98,17 +99,12 @@ def _time_lines(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: 
                 m[1] += floor - amount
     out = []
     for hourly, (minutes, total, n) in sorted(time.items()):
-        out.append(Line(code="remote.time",
-                        description=f"Remote support time at {fmt(hourly)} per hour ({n} work "
-                                    f"log{'s' if n != 1 else ''}, each rounded to cents)",
-                        quantity=minutes, unit="minute", unit_price=hourly, price_unit="hour", exact=Fraction(total),
-                        vat_rate=vat, rule="L1", family=FAMILY, rounded=total))
+        out.append(charges["remote.time"].line(rate=fmt(hourly), n=n, s="s" if n != 1 else "", quantity=minutes,
+                                               unit_price=hourly, exact=Fraction(total), vat_rate=vat, rounded=total))
     for floor, (n, total) in sorted(minimum.items()):
-        out.append(Line(code="remote.session_minimum",
-                        description=f"Session minimum {fmt(floor)}: supplement for {n} "
-                                    f"session{'s' if n != 1 else ''} below it",
-                        quantity=n, unit="session", unit_price=floor, price_unit="session", exact=Fraction(total),
-                        vat_rate=vat, rule="L1", family=FAMILY))
+        out.append(charges["remote.session_minimum"].line(floor=fmt(floor), n=n, s="s" if n != 1 else "",
+                                                          quantity=n, unit_price=floor, exact=Fraction(total),
+                                                          vat_rate=vat))
     return out
 
 
@@ -129,8 +125,9 @@ def _addon_lines(inp: BillingInput, t: RemoteSupportTariff, sid: str, res: Famil
                 "gives no price for this add-on, so its row must carry the agreed monthly price"))
             continue
         span = f"{days[0]:%d %b}–{days[-1]:%d %b}" if len(days) > 1 else f"{days[0]:%d %b}"
-        line = fee_line(f"remote.{r.item}", f"{ADDON_NAMES.get(r.item, r.item)} ({span})", days, month,
-                        lambda _day: price, t.vat.rate, "L4", FAMILY, price)  # called at once: no late binding
+        charge = registry(inp.catalog)[f"remote.{r.item}"]
+        line = fee_line(charge, charge.describe(name=ADDON_NAMES.get(r.item, r.item), span=span), days, month,
+                        lambda _day: price, t.vat.rate, price)  # called at once: no late binding
         if line:
             out.append(line)
     return out

@@ -16,6 +16,7 @@ import polars as pl
 
 from metering import sqlfiles
 from metering.catalog import ServicePackTariff
+from metering.charges import Registry, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
 from metering.ledgers import (
@@ -102,6 +103,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     """The ledgers of every subscriber in one vectorised pass (`service_pack_movements`);
     Python only for what is per subscriber and small: lines, errors, anomaly texts."""
     t = inp.catalog.service_pack
+    charges = registry(inp.catalog)
     month = inp.month
     vat = t.vat.rate
     actions = inp.con.sql(sqlfiles.sql("marts/service_pack_ledger_actions"),
@@ -168,8 +170,9 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = results[sid]
         if problems[sid]:
             _errors(sid, bought[sid], problems[sid], by_sub.get(sid, []), res)
-        res.lines.extend(_purchase_lines([m for m in by_sub.get(sid, []) if m.kind in ("purchase", "renewal")], vat))
-        res.lines.extend(_travel_lines(t, onsite.get(sid, []), vat))
+        bought_now = [m for m in by_sub.get(sid, []) if m.kind in ("purchase", "renewal")]
+        res.lines.extend(_purchase_lines(charges, t, bought_now, vat))
+        res.lines.extend(_travel_lines(charges, t, onsite.get(sid, []), vat))
         res.balances.append({"kind": "service_pack", "unit": "units", "opening": str(opening),
                              "credited": str(credited), "consumed": str(consumed), "forfeited": "0",
                              "closing": str(opening + credited - consumed)})
@@ -212,7 +215,7 @@ def _governing(bought: list[PackPurchase], day: date) -> PackPurchase | None:
     return max(eligible, key=lambda p: (p.day, p.order, p.key)) if eligible else None
 
 
-def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
+def _purchase_lines(charges: Registry, t: ServicePackTariff, moves: list[PackMovement], vat: Decimal) -> list[Line]:
     """S2/S4: the month's purchases and renewals, one line per pack and unit price."""
     groups: dict[tuple[str, Decimal], list[int]] = {}
     for m in moves:
@@ -229,19 +232,20 @@ def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
             parts.append(f"{bought} purchase{'s' if bought != 1 else ''}")
         if renewed:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
-        units = {"1h": 12, "3h": 36, "10h": 120}.get(pack)
+        units = t.packs[pack].units if pack in t.packs else None  # the tariff's units, not the sheet's
         desc = f"Service Pack {PACK_LABEL.get(pack, pack)}" + (f" ({units} units)" if units else "")
-        out.append(Line(code="servicepack.purchase", description=f"{desc}: {', '.join(parts)}", quantity=qty,
-                        unit="pack", unit_price=_display_price(price), price_unit="pack",
-                        exact=Fraction(price) * qty, vat_rate=vat, rule="S2", family=FAMILY))
+        out.append(charges["servicepack.purchase"].line(
+            pack=desc, parts=", ".join(parts), quantity=qty, unit_price=_display_price(price),
+            exact=Fraction(price) * qty, vat_rate=vat))
     return out
 
 
-def _travel_lines(t: ServicePackTariff, onsite: Iterable[tuple[date, Decimal | None]],
+def _travel_lines(charges: Registry, t: ServicePackTariff, onsite: Iterable[tuple[date, Decimal | None]],
                   vat: Decimal) -> list[Line]:
     """S5: each on-site work log (day, km) of the month max(km × rate, minimum) (a
     missing km is 0). Trips charged by distance go on a line in km at the km rate, trips
     at the minimum on a line in trips at the minimum (one line per code and unit price, G2)."""
+    travel = charges["servicepack.travel"]
     per_km: dict[Decimal, list] = {}
     minimum: dict[Decimal, int] = {}
     for day, km_ in onsite:
@@ -255,14 +259,11 @@ def _travel_lines(t: ServicePackTariff, onsite: Iterable[tuple[date, Decimal | N
             minimum[floor] = minimum.get(floor, 0) + 1
     out = []
     for rate_, (trips, km) in sorted(per_km.items()):
-        out.append(Line(code="servicepack.travel",
-                        description=f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
-                                    f"{fmt_qty(km)} km round trip",
-                        quantity=km, unit="km", unit_price=rate_, price_unit="km", exact=Fraction(km) * Fraction(rate_),
-                        vat_rate=vat, rule="S5", family=FAMILY))
+        out.append(travel.line(trips=trips, s="s" if trips != 1 else "", km=fmt_qty(km), quantity=km,
+                               unit_price=rate_, exact=Fraction(km) * Fraction(rate_), vat_rate=vat))
     for floor, trips in sorted(minimum.items()):
-        out.append(Line(code="servicepack.travel",
-                        description=f"Travel, minimum per on-site trip ({trips} trip{'s' if trips != 1 else ''})",
-                        quantity=trips, unit="trip", unit_price=floor, price_unit="trip",
-                        exact=Fraction(floor) * trips, vat_rate=vat, rule="S5", family=FAMILY))
+        # S5's second form of the code: trips at the minimum, counted and priced in trips
+        text = f"Travel, minimum per on-site trip ({trips} trip{'s' if trips != 1 else ''})"
+        out.append(travel.line(description=text, quantity=trips, unit="trip", price_unit="trip", unit_price=floor,
+                               exact=Fraction(floor) * trips, vat_rate=vat))
     return out

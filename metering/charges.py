@@ -1,0 +1,232 @@
+"""The charge-code registry: every line code a tariff family emits, with the rule that
+makes it, its unit and price unit, the divisor between them, its service (the JSON
+`service` and the PDF section), its display order and its description template. Python
+reads a code's facts here instead of parsing the code; SQL gets the same registry as the
+table `charge_codes` (`materialise_charge_codes`).
+
+Most codes are fixed; the graduated bands (A3, M1) have one code per tier of the tariff
+in use, so the registry is built from a catalog (`registry(catalog)`). A description
+template is filled from the tariff's parameters when the registry is built (a changed
+`talk_over_s` changes the text) and from the line's own fields when a line is made."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from metering.catalog import Catalog
+    from metering.lines import Line
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charge:
+    code: str
+    family: str
+    service: str
+    rule: str
+    unit: str
+    price_unit: str
+    order: int  # display order of the family's lines (ties: the family's own order)
+    text: str  # description template: str.format fields from the tariff and the line
+    divisor: int = 1  # amount = quantity × unit price / divisor (seconds priced per minute: 60)
+    tier: int | None = None  # graduated band number (A3/M1), 1-based
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def describe(self, **line_fields: Any) -> str:
+        return self.text.format(**{**self.params, **line_fields})
+
+    def line(self, *, quantity: Decimal | int, unit_price: Decimal, exact: Fraction, vat_rate: Decimal,
+             description: str | None = None, rounded: Decimal | None = None, unit: str | None = None,
+             price_unit: str | None = None, **line_fields: Any) -> Line:
+        """A line of this charge: code, rule, family, service and units from the registry;
+        `unit`/`price_unit` only where one code has two forms (travel by km or per trip)."""
+        from metering.lines import Line
+        return Line(code=self.code, description=description if description is not None else self.describe(
+                    **line_fields), quantity=quantity, unit=unit or self.unit, unit_price=unit_price,
+                    price_unit=price_unit or self.price_unit, exact=exact, vat_rate=vat_rate, rule=self.rule,
+                    family=self.family, rounded=rounded, service=self.service)
+
+
+def _fee(code: str, family: str, service: str, rule: str, order: int, text: str = "{name} ({span})") -> Charge:
+    """G4/G5: a monthly fee per active day (metering.lines.fee_line)."""
+    return Charge(code=code, family=family, service=service, rule=rule, unit="day", price_unit="month",
+                  order=order, text=text)
+
+
+ANSWERING_OPTION_RULES = {"voice_response": "A8", "reports_mail_unlimited": "R1", "sms_bundle_75": "R2",
+                          "sms_bundle_200": "R2", "sms_bundle_500": "R2", "monthly_specification": "R3"}
+INTERACT_ONE_OFFS = ("activation", "channel", "training", "integration", "api_activation")
+
+
+def _answering(catalog: Catalog) -> list[Charge]:
+    t = catalog.answering
+    a = "answering"
+    out = [
+        _fee("phone.plan", a, "phone", "G4", 0, "Telephone answering plan {item} ({span})"),
+        _fee("messaging.plan", a, "messaging", "G4", 1, "E-mail, chat, WhatsApp plan {item} ({span})"),
+        # options share one order: they are listed by row (valid_from, product), not by option
+        *(_fee(f"option.{name}", a, "option", rule, 2) for name, rule in ANSWERING_OPTION_RULES.items()),
+        _fee("direct.package", a, "direct", "D1", 3, "DIRECT assistant package {hours} h ({span})"),
+    ]
+    usage = 10  # usage lines follow the fees: calls, talk, legs, foreign, messaging, reports, training, DIRECT
+
+    def u(code: str, service: str, rule: str, unit: str, price_unit: str, text: str, divisor: int = 1,
+          tier: int | None = None) -> None:
+        out.append(Charge(code=code, family=a, service=service, rule=rule, unit=unit, price_unit=price_unit,
+                          order=usage + len(out), text=text, divisor=divisor, tier=tier,
+                          params={"talk_over_s": t.phone.talk_over_s,
+                                  "aht_threshold_s": t.messaging.aht_threshold_s}))
+
+    def tiers(prefix: str, service: str, rule: str, unit: str, noun: str, graduated) -> None:
+        for i, band in enumerate(graduated, start=1):
+            ranks = f"{band.from_}–{band.to}" if band.to is not None else f"{band.from_} and up"
+            u(f"{prefix}{i}", service, rule, unit, unit, f"{noun}, ranks {ranks}", tier=i)
+
+    u("phone.calls.included", "phone", "A3", "call", "call", "Calls included in the plan")
+    u("phone.calls.over", "phone", "A3", "call", "call", "Calls beyond the included calls")
+    tiers("phone.calls.tier", "phone", "A3", "call", "Calls", t.phone.graduated)
+    u("phone.talk_over_90s", "phone", "A4", "second", "minute", "Talk time above {talk_over_s} s per call", 60)
+    u("phone.transfer.attempts", "phone", "A5", "attempt", "attempt", "Transfer attempts")
+    u("phone.transfer.talk", "phone", "A5", "second", "minute", "Transfer talk time", 60)
+    u("phone.outbound.attempts", "phone", "A6", "attempt", "attempt", "Outbound call attempts")
+    u("phone.outbound.talk", "phone", "A6", "second", "minute", "Outbound talk time", 60)
+    u("phone.foreign", "phone", "A7", "second", "minute", "Foreign surcharge on transfer/outbound talk time", 60)
+    tiers("messaging.tier", "messaging", "M1", "interaction", "Interactions", t.messaging.graduated)
+    u("messaging.included", "messaging", "M1", "interaction", "interaction", "Interactions included in the plan")
+    u("messaging.over", "messaging", "M1", "interaction", "interaction",
+      "Interactions beyond the included interactions")
+    u("messaging.aht", "messaging", "M2", "second", "minute",
+      "AHT surcharge (AHT_pre above {aht_threshold_s} s, per interaction)", 60)
+    u("reports.mail", "reports", "R1", "report", "report", "Call reports by e-mail")
+    u("reports.sms", "reports", "R2", "SMS", "SMS", "Call reports by SMS")
+    u("training.hours", "training", "T1", "minute", "hour", "Training of agents", 60)
+    u("direct.hours", "direct", "D1", "minute", "hour", "DIRECT assistant (beyond package)", 60)
+    out.append(Charge(code="discount.bundle", family=a, service="discount", rule="B1", unit="fee", price_unit="fee",
+                      order=usage + len(out),
+                      text="Bundle discount {percent:.1f} % × {extra} extra service(s) on plan fees"))
+    return out
+
+
+def _interact(catalog: Catalog) -> list[Charge]:
+    t = catalog.interact
+    i = "interact"
+    out = [Charge(code="interact.seats", family=i, service="interact", rule="I1", unit="user-day",
+                  price_unit="user-month", order=0,
+                  text="#Interact {item} seats ({span}, {users} a day, at least {minimum_users}{sla})",
+                  params={"minimum_users": t.minimum_users}),
+           _fee("interact.generic_api", i, "interact", "I2", 1),
+           _fee("interact.chatbot_api", i, "interact", "I2", 1)]
+    for n, name in enumerate(INTERACT_ONE_OFFS):
+        unit = "channel" if t.one_offs[name].per_quantity else "one-off"
+        out.append(Charge(code=f"interact.{name}", family=i, service="interact", rule="I3", unit=unit,
+                          price_unit=unit, order=2 + n, text="{name}"))
+    out.append(Charge(code="interact.early_termination", family=i, service="interact", rule="I4", unit="month",
+                      price_unit="month", order=10, text="Early termination within the {term_months}-month term "
+                      "({span}): {remaining} remaining months × ({users} users × {seat}{options})",
+                      params={"term_months": t.term_months}))
+    return out
+
+
+def _remote_support(catalog: Catalog) -> list[Charge]:
+    r = "remote_support"
+    return [
+        Charge(code="remote.time", family=r, service="remote", rule="L1", unit="minute", price_unit="hour", order=0,
+               text="Remote support time at {rate} per hour ({n} work log{s}, each rounded to cents)"),
+        Charge(code="remote.session_minimum", family=r, service="remote", rule="L1", unit="session",
+               price_unit="session", order=1, text="Session minimum {floor}: supplement for {n} session{s} below it"),
+        _fee("remote.lpas", r, "remote", "L4", 2),
+        _fee("remote.pager", r, "remote", "L4", 2),
+        # L2 is added over the whole specification (after every family's lines)
+        Charge(code="invoice.minimum", family=r, service="invoice", rule="L2", unit="invoice",
+               price_unit="invoice", order=3, text="Minimum invoice amount {minimum}"),
+    ]
+
+
+def _service_pack(catalog: Catalog) -> list[Charge]:
+    s = "service_pack"
+    return [
+        Charge(code="servicepack.purchase", family=s, service="servicepack", rule="S2", unit="pack",
+               price_unit="pack", order=0, text="{pack}: {parts}"),
+        # one code, two forms (S5): trips charged by distance in km, trips at the minimum in trips
+        Charge(code="servicepack.travel", family=s, service="servicepack", rule="S5", unit="km", price_unit="km",
+               order=1, text="Travel, {trips} on-site trip{s}, {km} km round trip"),
+    ]
+
+
+def _klippekort(catalog: Catalog) -> list[Charge]:
+    k = "klippekort"
+    return [
+        Charge(code="klippekort.purchase", family=k, service="klippekort", rule="K2", unit="card",
+               price_unit="card", order=0, text="Klippekort {size} klip: {parts}"),
+        Charge(code="klippekort.overflow", family=k, service="klippekort", rule="K5", unit="klip",
+               price_unit="klip", order=1, text="Hours beyond the klippekort, at the full hour rate"),
+        Charge(code="klippekort.forfeit", family=k, service="klippekort", rule="K6", unit="klip",
+               price_unit="klip", order=2, text="Klip forfeited: {which}"),
+    ]
+
+
+_BUILDERS = (_answering, _interact, _remote_support, _service_pack, _klippekort)
+
+
+@dataclass(frozen=True)
+class Registry:
+    charges: dict[str, Charge]
+
+    def __getitem__(self, code: str) -> Charge:
+        try:
+            return self.charges[code]
+        except KeyError:
+            raise KeyError(f"line code {code!r} is not in the charge registry (metering/charges.py)") from None
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.charges
+
+    def table(self) -> pa.Table:
+        cs = list(self.charges.values())
+        return pa.table({
+            "code": pa.array([c.code for c in cs], pa.string()),
+            "family": pa.array([c.family for c in cs], pa.string()),
+            "service": pa.array([c.service for c in cs], pa.string()),
+            "rule": pa.array([c.rule for c in cs], pa.string()),
+            "unit": pa.array([c.unit for c in cs], pa.string()),
+            "price_unit": pa.array([c.price_unit for c in cs], pa.string()),
+            "divisor": pa.array([c.divisor for c in cs], pa.int64()),
+            "display_order": pa.array([c.order for c in cs], pa.int64()),
+            "tier": pa.array([c.tier for c in cs], pa.int64())})
+
+
+_registries: dict[int, tuple[Catalog, Registry]] = {}
+_services: dict[str, str] = {}  # every code any registry built so far → its service
+
+
+def registry(catalog: Catalog) -> Registry:
+    """The registry of `catalog` (built once per catalog object)."""
+    found = _registries.get(id(catalog))
+    if found is not None and found[0] is catalog:
+        return found[1]
+    charges = {c.code: c for build in _BUILDERS for c in build(catalog)}
+    reg = Registry(charges)
+    _registries[id(catalog)] = (catalog, reg)
+    _services.update({c.code: c.service for c in charges.values()})
+    return reg
+
+
+def service_of(code: str) -> str:
+    """The service of a code for a line made without its Charge (a test, an older
+    document): from the registries built so far, else the default catalog's."""
+    if code not in _services:
+        from metering.catalog import load_catalog
+        registry(load_catalog())
+    if code not in _services:
+        raise KeyError(f"line code {code!r} is not in the charge registry (metering/charges.py)")
+    return _services[code]
+
+
+def materialise_charge_codes(con, catalog: Catalog) -> None:
+    """The registry as the temp table `charge_codes` (described in sql/descriptions.yaml)."""
+    from metering.db import materialise
+    materialise(con, "charge_codes", registry(catalog).table(), temp=True)
