@@ -2,10 +2,11 @@
 -- lines), as the manifested JSON files say. Derived from the issued files: rebuilt from
 -- them by `ccmeter rebuild` and whenever a manifest is not yet reflected here.
 -- quantity and unit_price hold the JSON's decimal strings exactly: 6 decimals cover every
--- value pricing.md makes (whole counts, seconds, minutes, days; km to 3 decimals; money
--- bases to 2; cent prices, the 0.125 bundle-discount rate, card prices to 4), and an
--- issue whose document needs more is refused before its commit (metering/issued.py
--- `unrepresentable`), never rounded here. A month is 'YYYY-MM' text, checked.
+-- value pricing.md and the tariffs make (whole counts, seconds, minutes, days, klip; km
+-- to 3 decimals; a discount base in cents; cent prices, the 0.125 bundle-discount rate,
+-- card prices = rate × klip × (1 − a 2-decimal discount)). A negotiated or edited price
+-- with more decimals makes an issue fail its staged checks before the commit
+-- (metering/issued.py `unrepresentable`): never rounded here. Months are 'YYYY-MM', checked.
 create table if not exists spec_lines (
     month varchar not null check (regexp_full_match(month, '[0-9]{4}-(0[1-9]|1[0-2])')),
     spec_number varchar not null,
