@@ -1,7 +1,8 @@
 -- Every usage record of every feed, in the subscriber's local time (local_at) and local
 -- date (local_date: the day and month it belongs to, pricing G3), with the tariff family
 -- that rates it (pricing.md, finer points, "which family rates a record"). Fills the
--- `usage` table just (re)made by sql/tables/usage.sql: rebuilt whole every run.
+-- `usage` table just (re)made by sql/tables/usage.sql: rebuilt whole whenever its inputs
+-- change (metering/routed_usage.py), never appended to.
 -- family is null when nothing rates it (an anomaly: unknown subscriber or no
 -- subscription; unrated_reason says which), 'none' for unanswered inbound legs (not usage).
 insert into usage by name

@@ -1,6 +1,6 @@
 -- Every usage record of every feed routed to the tariff family that rates it, in the
 -- subscriber's local time (filled by sql/marts/usage.sql). A warehouse table rebuilt whole
--- at every billing run (create or replace: never stale, never appended to).
+-- (create or replace) whenever its inputs change (metering/routed_usage.py), reused otherwise.
 create or replace table usage (
     feed varchar not null,
     record_id varchar not null,
