@@ -44,11 +44,6 @@ OUTSIDE_HOURS_SHARE = 0.02
 
 CALL_COLUMNS = ("call_id", "subscriber_id", "call_type", "parent_call_id", "started_at", "answered_at",
                 "ended_at", "talk_s", "caller_number", "destination_country", "report")
-INTERACTION_COLUMNS = ("interaction_id", "subscriber_id", "channel", "started_at", "ended_at", "handle_s",
-                       "agent_id")
-WORKLOG_COLUMNS = ("worklog_id", "subscriber_id", "activity", "started_at", "minutes", "km", "consultant",
-                   "description")
-SUBSCRIPTION_COLUMNS = ("subscriber_id", "product", "quantity", "valid_from", "valid_to", "params")
 
 
 @dataclass(frozen=True)

@@ -207,11 +207,6 @@ def inbox_entries(ws: Workspace, feed: Feed) -> list[InboxEntry]:
     return out
 
 
-def inbox_files(ws: Workspace, feed: Feed) -> list[Path]:
-    """The readable regular files of the feed's inbox, in name order."""
-    return [e.path for e in inbox_entries(ws, feed) if e.rule is None]
-
-
 def pending_entries(con, ws: Workspace) -> list[InboxEntry]:
     """Inbox entries the ledger does not hold yet: files by path, size and mtime_ns (so a
     file corrected in place at the same size is seen; sha256 decides on load), rejected
@@ -290,7 +285,7 @@ def _read_csv_fast(con, path: Path) -> list[str] | None:
     return header
 
 
-def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tuple[int, str, str]]]:
+def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tuple[int, str, str, str]]]:
     """Python's csv module: exact physical start line of every record, rows with the
     wrong number of fields rejected one by one. A field whose opening quote is never
     closed is one rejected record (`csv.quote`), and reading resumes at the next physical
@@ -510,6 +505,7 @@ def ingest_file(con, ws: Workspace, feed: Feed, path: Path, limits: Limits | Non
                                                        "size": size, "mtime_ns": mtime_ns})
         return FileResult(feed.name, rel, "skipped")
     file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
+    read: tuple[list[str], list] | UnreadableFile
     try:
         read = _read(con, feed, path)
     except UnreadableFile as exc:
@@ -570,9 +566,11 @@ def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
     if path.suffix.lower() == ".parquet" and ".parquet" in feed.formats:
         present = _read_parquet(con, path)
     elif path.suffix.lower() == ".csv":
-        present = _read_csv_fast(con, path)
-        if present is None:
+        fast = _read_csv_fast(con, path)
+        if fast is None:
             present, rejects = _read_csv_careful(con, path, feed)
+        else:
+            present = fast
     else:
         raise UnreadableFile(f"not a {' or '.join(feed.formats)} file")
     missing = [c for c in feed.required if c not in present]

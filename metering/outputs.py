@@ -38,18 +38,18 @@ def write_analytics(con, bill: MonthBill) -> None:
     the per-record trace, AHT evaluations)."""
     create_output_tables(con)
     month = str(bill.month)
-    anomalies = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
+    anomalies: dict[str, list] = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
     for a in bill.anomalies:
         for k, v in (("month", month), ("kind", a.kind), ("rule", a.rule), ("subscriber_id", a.subscriber_id),
                      ("record", a.record), ("message", a.message)):
             anomalies[k].append(v)
-    errors = {k: [] for k in ("month", "subscriber_id", "family", "rule", "message")}
+    errors: dict[str, list] = {k: [] for k in ("month", "subscriber_id", "family", "rule", "message")}
     for e in bill.errors:
         for k, v in (("month", month), ("subscriber_id", e.subscriber_id), ("family", e.family), ("rule", e.rule),
                      ("message", e.message)):
             errors[k].append(v)
-    ledger = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id", "record",
-                              "units", "balance", "rule")}
+    ledger: dict[str, list] = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id",
+                                               "record", "units", "balance", "rule")}
     for m in bill.ledger:
         for k in ledger:
             ledger[k].append(month if k == "month" else m.get(k))

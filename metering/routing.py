@@ -17,9 +17,9 @@ KLIPPEKORT_CARDS = ("klippekort:10", "klippekort:20", "klippekort:30")
 
 
 def routing_tables(subscribers: dict[str, Subscriber], contracts: dict[str, list[Row]]) -> dict[str, pa.Table]:
-    zones = {"subscriber_id": [], "tz": [], "first_pack": [], "first_card": []}
-    plans = {"subscriber_id": [], "service": [], "seg_from": [], "seg_to": [], "product": []}
-    spans = {"subscriber_id": [], "kind": [], "seg_from": [], "seg_to": []}
+    zones: dict[str, list] = {"subscriber_id": [], "tz": [], "first_pack": [], "first_card": []}
+    plans: dict[str, list] = {"subscriber_id": [], "service": [], "seg_from": [], "seg_to": [], "product": []}
+    spans: dict[str, list] = {"subscriber_id": [], "kind": [], "seg_from": [], "seg_to": []}
     for sid, sub in subscribers.items():
         rows_ = contracts.get(sid, [])
         packs = [r.valid_from for r in rows_ if r.group == "servicepack"]

@@ -240,7 +240,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = FamilyResult(FAMILY, present=True)
         results[sid] = res
         month_rows = inp.month_rows(sid, FAMILY)
-        _contract_errors(inp, sid, month_rows, res, sid in usage_subs)
+        _contract_errors(inp, sid, month_rows, res)
         try:
             res.lines.extend(_fee_lines(t, month, month_rows))
         except ContractProblem as exc:
@@ -281,20 +281,19 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
                  "from usage u where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
                  "and list_contains($subs, u.subscriber_id) order by u.subscriber_id, u.local_at, u.record_id",
                  {"m": str(inp.month), "subs": with_option})
-    for sid in with_option:
-        results[sid].appendix = []
+    appendix: dict[str, list[dict]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:
-        results[sid].appendix.append({"started_at": local, "kind": kind, "id": rid,
-                                      "number": mask_number(number), "duration_s": int(dur or 0),
-                                      "code": codes or ""})
+        appendix[sid].append({"started_at": local, "kind": kind, "id": rid, "number": mask_number(number),
+                              "duration_s": int(dur or 0), "code": codes or ""})
+    for sid, listed in appendix.items():
+        results[sid].appendix = listed
 
 
-def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult,
-                     has_usage: bool) -> None:
+def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult) -> None:
     """G10 for one month. A first messaging row without `aht_s` rejects the months in which a
     messaging row is active (M2 needs AHT_pre there), whether or not calls were made: a
-    phone-only month is billed. `has_usage` is kept for the caller and not needed: answering
-    rates interactions only on days with a messaging row."""
+    phone-only month is billed (answering rates interactions only on days with a messaging
+    row, so usage needs no check of its own)."""
     for service in ("phone", "messaging"):
         days = overlapping_days([r for r in month_rows if r.group == service], inp.month)
         if days:
@@ -365,7 +364,8 @@ def _usage_lines(t: AnsweringTariff, groups: list[tuple[str, date, int]], vat: D
                 "reports.mail": "R1", "reports.sms": "R2", "training": "T1", "direct": "D1"}
         rid = next(v for k, v in rule.items() if code.startswith(k))
         exact = Fraction(qty) * Fraction(price) / divisor
-        out.append(Line(code, desc, qty, unit, price, price_unit, exact, vat, rid, FAMILY))
+        out.append(Line(code=code, description=desc, quantity=qty, unit=unit, unit_price=price, price_unit=price_unit,
+                        exact=exact, vat_rate=vat, rule=rid, family=FAMILY))
     order = ["phone.calls", "phone.talk", "phone.transfer", "phone.outbound", "phone.foreign",
              "messaging.tier", "messaging.included", "messaging.over", "messaging.aht", "reports", "training",
              "direct"]
@@ -382,16 +382,25 @@ def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], li
     base = sum((ln.amount for ln in lines if ln.code in ("phone.plan", "messaging.plan")), Decimal("0"))
     n_extra = len(services) - 1
     exact = -Fraction(t.bundle_discount) * n_extra * Fraction(base)
-    return Line("discount.bundle", f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
-                f"on plan fees", base, "fee", -(t.bundle_discount * n_extra), "fee", exact, t.vat.rate, "B1", FAMILY)
+    return Line(code="discount.bundle",
+                description=f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
+                            "on plan fees",
+                quantity=base, unit="fee", unit_price=-(t.bundle_discount * n_extra), price_unit="fee", exact=exact,
+                vat_rate=t.vat.rate, rule="B1", family=FAMILY)
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, FamilyResult]) -> None:
-    """A1: usage starting outside its plan's reachable hours is rated and listed."""
+    """A1: usage starting outside its plan's reachable hours (on the tariff's
+    `hours_weekdays`, every day by default) is rated and listed."""
     limited = {f"{svc}:{name}": plan.hours.seconds() for name, plan in t.plans.items() if plan.hours
                for svc in ("phone", "messaging")}
     if not limited:
         return
+    weekdays = sorted(t.hours_weekdays.value)
+    on_days = "" if len(weekdays) == 7 else " on " + ", ".join(WEEKDAY_NAMES[d] for d in weekdays)
     con = inp.con
     _register(con, "plan_hours", pa.table({
         "plan_product": pa.array(sorted(limited), pa.string()),
@@ -403,13 +412,14 @@ def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, F
                  "from usage u join plan_hours h using (plan_product) "
                  "where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
                  "and not (hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) >= h.lo_s "
-                 "     and hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) < h.hi_s) "
+                 "     and hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) < h.hi_s "
+                 "     and list_contains($weekdays, isodow(u.local_at) - 1)) "
                  "order by u.subscriber_id, u.local_at, u.record_id",
-                 {"m": str(inp.month)})
+                 {"m": str(inp.month), "weekdays": weekdays})
     for sid, feed, rid, plan, local in found:
         if sid in results:
             lo, hi = limited[plan]
             results[sid].anomalies.append(Anomaly(
                 "outside_hours", "A1", sid, f"{feed}/{rid}",
                 f"started {local} local, outside {plan} hours {lo // 3600:02d}:{lo % 3600 // 60:02d}–"
-                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}; rated normally"))
+                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}{on_days}; rated normally"))
