@@ -29,7 +29,6 @@ from pipelines.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 AMS = ZoneInfo("Europe/Amsterdam")
-MONTH_RE = "[0-9]{4}-(0[1-9]|1[0-2])"
 
 
 def _call(cid: str, start: datetime, talk: int, report: str = "") -> dict:
