@@ -19,10 +19,10 @@ from helpers import write_feed
 from metering import issued as issued_db
 from metering import model
 from metering.catalog import load_catalog, tariffs_dir
-from metering.db import connect
+from metering.db import connect, rows
 from metering.ingest import create_tables, ingest
 from metering.issuing import issue_month
-from metering.manifest import IssueError, issued_months, read_issued_specs
+from metering.manifest import issued_months, read_issued_specs
 from metering.periods import Month
 from metering.workspace import Workspace
 from pipelines.cli import main
@@ -206,24 +206,30 @@ def test_fits_says_whether_a_decimal_is_held_exactly(value, fits):
     assert issued_db.fits(value, 18, 6) is fits
 
 
-def test_a_month_whose_prices_the_warehouse_would_round_is_not_issued(tmp_path, monkeypatch):
-    """A negotiated price with 7 decimals (params.unit_price allows any): the staged month
-    fails its checks and nothing is committed, rather than a warehouse that differs from
-    the document."""
+def test_a_negotiated_price_finer_than_the_warehouse_holds_is_a_contract_error_of_its_subscriber(
+        tmp_path, monkeypatch):
+    """A negotiated price with 7 decimals: its subscriber is not billed (G10, named in the
+    anomalies) — the document would print one price and the warehouse hold another — and
+    the rest of the month is issued."""
     monkeypatch.setenv("CCMETER_TODAY", "2026-12-04")
     ws = Workspace.from_env(tmp_path / "ws").ensure()
-    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "NL-1", "name": "Odd price", "country": "NL"}])
-    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "NL-1", "product": "phone:BASIC", "quantity": "",
-                                               "valid_from": "2026-10-01", "valid_to": "",
-                                               "params": json.dumps({"unit_price": "35.1234567"})}])
+    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "NL-1", "name": "Odd price", "country": "NL"},
+                                            {"subscriber_id": "NL-2", "name": "Plain", "country": "NL"}])
+    write_feed(ws, "subscriptions", "r.csv", [
+        {"subscriber_id": "NL-1", "product": "phone:BASIC", "quantity": "", "valid_from": "2026-10-01",
+         "valid_to": "", "params": json.dumps({"unit_price": "35.1234567"})},
+        {"subscriber_id": "NL-2", "product": "phone:BASIC", "quantity": "", "valid_from": "2026-10-01",
+         "valid_to": "", "params": json.dumps({"unit_price": "35.123456"})}])
     con = connect(ws.warehouse)
     try:
         ingest(con, ws)
-        with pytest.raises(IssueError, match=r"unit_price 35.1234567 does not fit the warehouse's DECIMAL\(18,6\)"):
-            issue_month(con, ws, Month.parse("2026-10"), load_catalog(), pdf=False)
+        result = issue_month(con, ws, Month.parse("2026-10"), load_catalog(), pdf=False)
+        assert [s["subscriber_id"] for s in result.bill.specs] == ["NL-2"]
+        errors = [e for e in result.bill.errors if e.subscriber_id == "NL-1"]
+        assert errors and "params.unit_price '35.1234567' has more than 6 decimal places" in errors[0].message
+        assert ("35.123456",) in rows(con, "select unit_price::varchar from spec_lines where subscriber_id = 'NL-2'")
     finally:
         con.close()
-    assert issued_months(ws) == {}
 
 
 def test_unrepresentable_names_the_line_and_the_value():
