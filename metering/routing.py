@@ -1,7 +1,9 @@
 """Which tariff family rates each usage record (pricing.md, finer points). The
 contract facts routing needs (plan segments per service, days with an answering row,
 with remote:standard, with a klippekort add-on, first pack and first card) are small;
-they are built here from the contracts and joined to the records in `sql/marts/usage.sql`."""
+they are built here from the contracts and joined to the records in `sql/marts/usage.sql`,
+which fills the warehouse table `usage` (every record with its local time, local date,
+month and family), rebuilt whole at every run."""
 from __future__ import annotations
 
 import pyarrow as pa
@@ -70,6 +72,7 @@ def build_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, li
     tables = routing_tables(subscribers, contracts)
     for name, table in tables.items():
         materialise(con, name, table)
+    sqlfiles.run(con, "tables/usage")
     sqlfiles.run(con, "marts/usage")
     # `create or replace` drops a table's comments: describe the new ones again
     sqlfiles.apply_descriptions(con, (*tables, "usage"))

@@ -90,6 +90,22 @@ def _register(con, name: str, table: pa.Table) -> None:
     materialise(con, name, table, temp=True)
 
 
+def _unit_prices_table(t: AnsweringTariff, month: Month, epochs: list[date]) -> pa.Table:
+    """The unit price of every usage line code in each price epoch of the month (epoch 0
+    from the first day, epoch i from epochs[i - 1]; no price changes inside one): the
+    price a record of that epoch was billed at, which names its line when a code is on
+    two lines of a document (G2: one line per code and unit price). Prices as text,
+    exactly as the lines print them."""
+    codes = ([f"phone.calls.tier{i}" for i in range(1, len(t.phone.graduated) + 1)]
+             + [f"messaging.tier{i}" for i in range(1, len(t.messaging.graduated) + 1)] + list(_USAGE_PRICES))
+    starts = [month.first, *epochs]
+    table = [(epoch, code, str(_unit_price(t, code, day)[0])) for epoch, day in enumerate(starts) for code in codes]
+    return pa.table({
+        "epoch": pa.array([r[0] for r in table], pa.int64()),
+        "code": pa.array([r[1] for r in table], pa.string()),
+        "unit_price": pa.array([r[2] for r in table], pa.string())})
+
+
 def _bands_table(t: AnsweringTariff) -> pa.Table:
     """The graduated rank bands (A3, M1) as rows: kind, line code, first and last rank
     (null: open-ended)."""
@@ -197,6 +213,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     epochs = price_change_days(t, month.first, month.end)
     con.execute("set variable month = $v", {"v": str(month)})
     con.execute("set variable price_epochs = $v::date[]", {"v": [str(d) for d in epochs]})
+    _register(con, "answering_unit_prices", _unit_prices_table(t, month, epochs))
     con.execute("set variable phone_tier_ends = $v::bigint[]", {"v": [x.to for x in t.phone.graduated if x.to]})
     con.execute("set variable messaging_tier_ends = $v::bigint[]",
                 {"v": [x.to for x in t.messaging.graduated if x.to]})
