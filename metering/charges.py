@@ -11,6 +11,7 @@ template is filled from the tariff's parameters when the registry is built (a ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from metering.catalog import Catalog
+    from metering.catalog import Catalog, Price
     from metering.lines import Line
 
 
@@ -34,10 +35,17 @@ class Charge:
     text: str  # description template: str.format fields from the tariff and the line
     divisor: int = 1  # amount = quantity × unit price / divisor (seconds priced per minute: 60)
     tier: int | None = None  # graduated band number (A3/M1), 1-based
+    kind: str | None = None  # the usage kind a band ranks ('call', 'interaction')
+    price: Price | None = field(default=None, compare=False)  # the tariff's unit price of a usage code
+    usage: bool = False  # priced per quantity of usage (a line per code and unit price, G2)
     params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def describe(self, **line_fields: Any) -> str:
         return self.text.format(**{**self.params, **line_fields})
+
+    def unit_price(self, day: date) -> Decimal:
+        """The unit price of a usage code valid on `day` (an included call or interaction: 0)."""
+        return self.price.at(day) if self.price is not None else Decimal("0.00")
 
     def line(self, *, quantity: Decimal | int, unit_price: Decimal, exact: Fraction, vat_rate: Decimal,
              description: str | None = None, rounded: Decimal | None = None, unit: str | None = None,
@@ -74,37 +82,41 @@ def _answering(catalog: Catalog) -> list[Charge]:
     ]
     usage = 10  # usage lines follow the fees: calls, talk, legs, foreign, messaging, reports, training, DIRECT
 
-    def u(code: str, service: str, rule: str, unit: str, price_unit: str, text: str, divisor: int = 1,
-          tier: int | None = None) -> None:
-        out.append(Charge(code=code, family=a, service=service, rule=rule, unit=unit, price_unit=price_unit,
-                          order=usage + len(out), text=text, divisor=divisor, tier=tier,
-                          params={"talk_over_s": t.phone.talk_over_s,
-                                  "aht_threshold_s": t.messaging.aht_threshold_s}))
+    p, m = t.phone, t.messaging
 
-    def tiers(prefix: str, service: str, rule: str, unit: str, noun: str, graduated) -> None:
+    def u(code: str, service: str, rule: str, unit: str, price_unit: str, price: Price | None, text: str,
+          divisor: int = 1, tier: int | None = None, kind: str | None = None) -> None:
+        out.append(Charge(code=code, family=a, service=service, rule=rule, unit=unit, price_unit=price_unit,
+                          order=usage + len(out), text=text, divisor=divisor, tier=tier, kind=kind, price=price,
+                          usage=True, params={"talk_over_s": p.talk_over_s, "aht_threshold_s": m.aht_threshold_s}))
+
+    def tiers(prefix: str, service: str, rule: str, kind: str, noun: str, graduated) -> None:
         for i, band in enumerate(graduated, start=1):
             ranks = f"{band.from_}–{band.to}" if band.to is not None else f"{band.from_} and up"
-            u(f"{prefix}{i}", service, rule, unit, unit, f"{noun}, ranks {ranks}", tier=i)
+            u(f"{prefix}{i}", service, rule, kind, kind, band.price, f"{noun}, ranks {ranks}", tier=i, kind=kind)
 
-    u("phone.calls.included", "phone", "A3", "call", "call", "Calls included in the plan")
-    u("phone.calls.over", "phone", "A3", "call", "call", "Calls beyond the included calls")
-    tiers("phone.calls.tier", "phone", "A3", "call", "Calls", t.phone.graduated)
-    u("phone.talk_over_90s", "phone", "A4", "second", "minute", "Talk time above {talk_over_s} s per call", 60)
-    u("phone.transfer.attempts", "phone", "A5", "attempt", "attempt", "Transfer attempts")
-    u("phone.transfer.talk", "phone", "A5", "second", "minute", "Transfer talk time", 60)
-    u("phone.outbound.attempts", "phone", "A6", "attempt", "attempt", "Outbound call attempts")
-    u("phone.outbound.talk", "phone", "A6", "second", "minute", "Outbound talk time", 60)
-    u("phone.foreign", "phone", "A7", "second", "minute", "Foreign surcharge on transfer/outbound talk time", 60)
-    tiers("messaging.tier", "messaging", "M1", "interaction", "Interactions", t.messaging.graduated)
-    u("messaging.included", "messaging", "M1", "interaction", "interaction", "Interactions included in the plan")
-    u("messaging.over", "messaging", "M1", "interaction", "interaction",
+    u("phone.calls.included", "phone", "A3", "call", "call", None, "Calls included in the plan")
+    u("phone.calls.over", "phone", "A3", "call", "call", p.over_allowance, "Calls beyond the included calls")
+    tiers("phone.calls.tier", "phone", "A3", "call", "Calls", p.graduated)
+    u("phone.talk_over_90s", "phone", "A4", "second", "minute", p.talk_over_per_minute,
+      "Talk time above {talk_over_s} s per call", 60)
+    u("phone.transfer.attempts", "phone", "A5", "attempt", "attempt", p.transfer_attempt, "Transfer attempts")
+    u("phone.transfer.talk", "phone", "A5", "second", "minute", p.transfer_talk_per_minute, "Transfer talk time", 60)
+    u("phone.outbound.attempts", "phone", "A6", "attempt", "attempt", p.outbound_attempt, "Outbound call attempts")
+    u("phone.outbound.talk", "phone", "A6", "second", "minute", p.outbound_talk_per_minute, "Outbound talk time", 60)
+    u("phone.foreign", "phone", "A7", "second", "minute", p.foreign_per_minute,
+      "Foreign surcharge on transfer/outbound talk time", 60)
+    tiers("messaging.tier", "messaging", "M1", "interaction", "Interactions", m.graduated)
+    u("messaging.included", "messaging", "M1", "interaction", "interaction", None,
+      "Interactions included in the plan")
+    u("messaging.over", "messaging", "M1", "interaction", "interaction", m.over_allowance,
       "Interactions beyond the included interactions")
-    u("messaging.aht", "messaging", "M2", "second", "minute",
+    u("messaging.aht", "messaging", "M2", "second", "minute", m.aht_per_minute,
       "AHT surcharge (AHT_pre above {aht_threshold_s} s, per interaction)", 60)
-    u("reports.mail", "reports", "R1", "report", "report", "Call reports by e-mail")
-    u("reports.sms", "reports", "R2", "SMS", "SMS", "Call reports by SMS")
-    u("training.hours", "training", "T1", "minute", "hour", "Training of agents", 60)
-    u("direct.hours", "direct", "D1", "minute", "hour", "DIRECT assistant (beyond package)", 60)
+    u("reports.mail", "reports", "R1", "report", "report", t.reports.mail_each, "Call reports by e-mail")
+    u("reports.sms", "reports", "R2", "SMS", "SMS", t.reports.sms_each, "Call reports by SMS")
+    u("training.hours", "training", "T1", "minute", "hour", t.training_per_hour, "Training of agents", 60)
+    u("direct.hours", "direct", "D1", "minute", "hour", t.direct.per_hour, "DIRECT assistant (beyond package)", 60)
     out.append(Charge(code="discount.bundle", family=a, service="discount", rule="B1", unit="fee", price_unit="fee",
                       order=usage + len(out),
                       text="Bundle discount {percent:.1f} % × {extra} extra service(s) on plan fees"))
@@ -185,6 +197,9 @@ class Registry:
     def __contains__(self, code: object) -> bool:
         return code in self.charges
 
+    def of_family(self, family: str) -> list[Charge]:
+        return [c for c in self.charges.values() if c.family == family]
+
     def table(self) -> pa.Table:
         cs = list(self.charges.values())
         return pa.table({
@@ -196,7 +211,8 @@ class Registry:
             "price_unit": pa.array([c.price_unit for c in cs], pa.string()),
             "divisor": pa.array([c.divisor for c in cs], pa.int64()),
             "display_order": pa.array([c.order for c in cs], pa.int64()),
-            "tier": pa.array([c.tier for c in cs], pa.int64())})
+            "tier": pa.array([c.tier for c in cs], pa.int64()),
+            "kind": pa.array([c.kind for c in cs], pa.string())})
 
 
 _registries: dict[int, tuple[Catalog, Registry]] = {}
@@ -227,6 +243,8 @@ def service_of(code: str) -> str:
 
 
 def materialise_charge_codes(con, catalog: Catalog) -> None:
-    """The registry as the temp table `charge_codes` (described in sql/descriptions.yaml)."""
+    """The registry as the warehouse table `charge_codes` (described in sql/descriptions.yaml)."""
+    from metering import sqlfiles
     from metering.db import materialise
-    materialise(con, "charge_codes", registry(catalog).table(), temp=True)
+    materialise(con, "charge_codes", registry(catalog).table())
+    sqlfiles.apply_descriptions(con, ("charge_codes",))

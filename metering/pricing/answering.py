@@ -11,6 +11,7 @@ import pyarrow as pa
 from metering import sqlfiles
 from metering.aht import Evaluation, evaluate_chain, in_force
 from metering.catalog import AnsweringTariff, price_change_days
+from metering.charges import Charge, Registry, materialise_charge_codes, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, merged_spans, overlapping_days
 from metering.db import materialise, rows
@@ -19,62 +20,10 @@ from metering.periods import Month, Quarter, prorated_allowance
 
 FAMILY = "answering"
 
-DESCRIPTIONS = {
-    "phone.calls.tier1": "Calls, ranks {lo}–{hi}", "phone.calls.included": "Calls included in the plan",
-    "phone.calls.over": "Calls beyond the included calls",
-    "phone.talk_over_90s": "Talk time above {talk_over_s} s per call",
-    "phone.transfer.attempts": "Transfer attempts", "phone.transfer.talk": "Transfer talk time",
-    "phone.outbound.attempts": "Outbound call attempts", "phone.outbound.talk": "Outbound talk time",
-    "phone.foreign": "Foreign surcharge on transfer/outbound talk time",
-    "messaging.included": "Interactions included in the plan",
-    "messaging.over": "Interactions beyond the included interactions",
-    "messaging.aht": "AHT surcharge (AHT_pre above {aht_threshold_s} s, per interaction)",
-    "reports.mail": "Call reports by e-mail", "reports.sms": "Call reports by SMS",
-    "training.hours": "Training of agents", "direct.hours": "DIRECT assistant (beyond package)",
-}
-
 OPTION_NAMES = {
     "voice_response": "Voice response", "reports_mail_unlimited": "Call reports by e-mail, unlimited",
     "sms_bundle_75": "SMS report bundle 75", "sms_bundle_200": "SMS report bundle 200",
     "sms_bundle_500": "SMS report bundle 500", "monthly_specification": "Monthly specification",
-}
-
-
-def _tier_description(code: str, tiers) -> str:
-    service, _, tier = code.rpartition(".tier")
-    t = tiers[int(tier) - 1]
-    noun = "Calls" if service.startswith("phone") else "Interactions"
-    hi = "" if t.to is None else str(t.to)
-    return f"{noun}, ranks {t.from_}–{hi}" if hi else f"{noun}, ranks {t.from_} and up"
-
-
-def _unit_price(t: AnsweringTariff, code: str, day: date) -> tuple[Decimal, str, str, int]:
-    """(unit price, unit, price unit, divisor): amount = quantity × price / divisor."""
-    p, m = t.phone, t.messaging
-    if code.startswith("phone.calls.tier"):
-        return p.graduated[int(code[-1]) - 1].price.at(day), "call", "call", 1
-    if code.startswith("messaging.tier"):
-        return m.graduated[int(code[-1]) - 1].price.at(day), "interaction", "interaction", 1
-    price, unit, price_unit, divisor = _USAGE_PRICES[code]
-    return (price(t).at(day) if price else Decimal("0.00")), unit, price_unit, divisor
-
-
-_USAGE_PRICES = {
-    "phone.calls.included": (None, "call", "call", 1),
-    "phone.calls.over": (lambda t: t.phone.over_allowance, "call", "call", 1),
-    "messaging.included": (None, "interaction", "interaction", 1),
-    "messaging.over": (lambda t: t.messaging.over_allowance, "interaction", "interaction", 1),
-    "phone.talk_over_90s": (lambda t: t.phone.talk_over_per_minute, "second", "minute", 60),
-    "phone.transfer.attempts": (lambda t: t.phone.transfer_attempt, "attempt", "attempt", 1),
-    "phone.transfer.talk": (lambda t: t.phone.transfer_talk_per_minute, "second", "minute", 60),
-    "phone.outbound.attempts": (lambda t: t.phone.outbound_attempt, "attempt", "attempt", 1),
-    "phone.outbound.talk": (lambda t: t.phone.outbound_talk_per_minute, "second", "minute", 60),
-    "phone.foreign": (lambda t: t.phone.foreign_per_minute, "second", "minute", 60),
-    "messaging.aht": (lambda t: t.messaging.aht_per_minute, "second", "minute", 60),
-    "reports.mail": (lambda t: t.reports.mail_each, "report", "report", 1),
-    "reports.sms": (lambda t: t.reports.sms_each, "SMS", "SMS", 1),
-    "training.hours": (lambda t: t.training_per_hour, "minute", "hour", 60),
-    "direct.hours": (lambda t: t.direct.per_hour, "minute", "hour", 60),
 }
 
 
@@ -90,34 +39,33 @@ def _register(con, name: str, table: pa.Table) -> None:
     materialise(con, name, table, temp=True)
 
 
-def _unit_prices_table(t: AnsweringTariff, month: Month, epochs: list[date]) -> pa.Table:
+def _unit_prices_table(charges: Registry, month: Month, epochs: list[date]) -> pa.Table:
     """The unit price of every usage line code in each price epoch of the month (epoch 0
     from the first day, epoch i from epochs[i - 1]; no price changes inside one): the
     price a record of that epoch was billed at, which names its line when a code is on
     two lines of a document (G2: one line per code and unit price). Prices as text,
     exactly as the lines print them."""
-    codes = ([f"phone.calls.tier{i}" for i in range(1, len(t.phone.graduated) + 1)]
-             + [f"messaging.tier{i}" for i in range(1, len(t.messaging.graduated) + 1)] + list(_USAGE_PRICES))
+    usage = [c for c in charges.of_family(FAMILY) if c.usage]
     starts = [month.first, *epochs]
-    table = [(epoch, code, str(_unit_price(t, code, day)[0])) for epoch, day in enumerate(starts) for code in codes]
+    table = [(epoch, c.code, str(c.unit_price(day))) for epoch, day in enumerate(starts) for c in usage]
     return pa.table({
         "epoch": pa.array([r[0] for r in table], pa.int64()),
         "code": pa.array([r[1] for r in table], pa.string()),
         "unit_price": pa.array([r[2] for r in table], pa.string())})
 
 
-def _bands_table(t: AnsweringTariff) -> pa.Table:
-    """The graduated rank bands (A3, M1) as rows: kind, line code, first and last rank
-    (null: open-ended)."""
-    bands = [(kind, f"{prefix}{i}", tier.from_, tier.to)
-             for kind, prefix, tiers in (("call", "phone.calls.tier", t.phone.graduated),
-                                         ("interaction", "messaging.tier", t.messaging.graduated))
-             for i, tier in enumerate(tiers, start=1)]
+def _bands_table(charges: Registry, t: AnsweringTariff) -> pa.Table:
+    """The graduated rank bands (A3, M1) as rows: kind, line code, tier, first and last
+    rank (null: open-ended)."""
+    graduated = {"call": t.phone.graduated, "interaction": t.messaging.graduated}
+    bands = [(c.kind, c.code, c.tier, graduated[c.kind][c.tier - 1].from_, graduated[c.kind][c.tier - 1].to)
+             for c in charges.of_family(FAMILY) if c.tier is not None and c.kind is not None]
     return pa.table({
         "kind": pa.array([b[0] for b in bands], pa.string()),
         "code": pa.array([b[1] for b in bands], pa.string()),
-        "lo": pa.array([b[2] for b in bands], pa.int64()),
-        "hi": pa.array([b[3] for b in bands], pa.int64())})
+        "tier": pa.array([b[2] for b in bands], pa.int64()),
+        "lo": pa.array([b[3] for b in bands], pa.int64()),
+        "hi": pa.array([b[4] for b in bands], pa.int64())})
 
 
 def trace(con, month: Month, subscribers: list[str] | None = None) -> None:
@@ -213,7 +161,9 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     epochs = price_change_days(t, month.first, month.end)
     con.execute("set variable month = $v", {"v": str(month)})
     con.execute("set variable price_epochs = $v::date[]", {"v": [str(d) for d in epochs]})
-    _register(con, "answering_unit_prices", _unit_prices_table(t, month, epochs))
+    charges = registry(inp.catalog)
+    materialise_charge_codes(con, inp.catalog)
+    _register(con, "answering_unit_prices", _unit_prices_table(charges, month, epochs))
     con.execute("set variable phone_tier_ends = $v::bigint[]", {"v": [x.to for x in t.phone.graduated if x.to]})
     con.execute("set variable messaging_tier_ends = $v::bigint[]",
                 {"v": [x.to for x in t.messaging.graduated if x.to]})
@@ -221,7 +171,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     con.execute("set variable foreign_legs = $v::varchar[]", {"v": list(t.phone.foreign_legs.value)})
     con.execute("set variable allowance_plans = $v::varchar[]",
                 {"v": sorted(name for name, plan in t.plans.items() if plan.allowance)})
-    _register(con, "answering_bands", _bands_table(t))
+    _register(con, "answering_bands", _bands_table(charges, t))
     sqlfiles.run(con, "marts/answering_days")
     sqlfiles.run(con, "marts/answering_quantities")
 
@@ -242,11 +192,11 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         month_rows = inp.month_rows(sid, FAMILY)
         _contract_errors(inp, sid, month_rows, res)
         try:
-            res.lines.extend(_fee_lines(t, month, month_rows))
+            res.lines.extend(_fee_lines(charges, t, month, month_rows))
         except ContractProblem as exc:
             res.errors.append(ContractError(sid, FAMILY, "G5", str(exc)))
-        res.lines.extend(_usage_lines(t, by_sub.get(sid, []), vat))
-        discount = _bundle_discount(t, month, month_rows, res.lines)
+        res.lines.extend(_usage_lines(charges, by_sub.get(sid, []), vat))
+        discount = _bundle_discount(charges, t, month, month_rows, res.lines)
         if discount:
             res.lines.append(discount)
         if sid in chains and month == month.quarter.last_month:
@@ -308,30 +258,30 @@ def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: Fa
             "lacks params.aht_s (a whole number of seconds), required to price the AHT surcharge"))
 
 
-def _fee_lines(t: AnsweringTariff, month: Month, month_rows: list[Row]) -> list[Line]:
+def _fee_lines(charges: Registry, t: AnsweringTariff, month: Month, month_rows: list[Row]) -> list[Line]:
     vat = t.vat.rate
     out = []
-    group_order = {"phone": 0, "messaging": 1, "option": 2, "direct": 3}
-    for r in sorted(month_rows, key=lambda r: (group_order.get(r.group, 9), r.valid_from, r.product)):
+    order = {"phone": "phone.plan", "messaging": "messaging.plan", "direct": "direct.package"}
+
+    def charge_of(r: Row) -> Charge | None:
+        code = f"option.{r.item}" if r.group == "option" else order.get(r.group)
+        return charges[code] if code is not None else None
+
+    fees = [(c, r) for r in month_rows if (c := charge_of(r)) is not None]
+    for charge, r in sorted(fees, key=lambda cr: (cr[0].order, cr[1].valid_from, cr[1].product)):
         days = r.days_in(month)
         override = r.unit_price()
         if r.group in ("phone", "messaging"):
-            plan = t.plans[r.item]
-            label = "Telephone answering" if r.group == "phone" else "E-mail, chat, WhatsApp"
-            line = fee_line(f"{r.group}.plan", f"{label} plan {r.item} ({_span(days)})", days, month,
-                            plan.fee.at, vat, "G4", FAMILY, override)
+            price_on = t.plans[r.item].fee.at
+            text = charge.describe(item=r.item, span=_span(days))
         elif r.group == "option":
-            line = fee_line(f"option.{r.item}", f"{OPTION_NAMES[r.item]} ({_span(days)})", days, month,
-                            t.options[r.item].fee.at, vat, {"voice_response": "A8",
-                                                            "reports_mail_unlimited": "R1",
-                                                            "monthly_specification": "R3"}.get(r.item, "R2"),
-                            FAMILY, override)
-        elif r.group == "direct":
-            pkg = t.direct.packages[r.item]
-            line = fee_line("direct.package", f"DIRECT assistant package {pkg.hours} h ({_span(days)})",
-                            days, month, pkg.fee.at, vat, "D1", FAMILY, override)
+            price_on = t.options[r.item].fee.at
+            text = charge.describe(name=OPTION_NAMES[r.item], span=_span(days))
         else:
-            continue
+            pkg = t.direct.packages[r.item]
+            price_on = pkg.fee.at
+            text = charge.describe(hours=pkg.hours, span=_span(days))
+        line = fee_line(charge, text, days, month, price_on, vat, override)
         if line:
             out.append(line)
     return out
@@ -341,40 +291,22 @@ def _span(days: list[date]) -> str:
     return f"{days[0]:%d %b}–{days[-1]:%d %b}" if len(days) > 1 else f"{days[0]:%d %b}"
 
 
-def _usage_lines(t: AnsweringTariff, groups: list[tuple[str, date, int]], vat: Decimal) -> list[Line]:
-    """One line per code and unit price (G2); exact = quantity × price / divisor."""
-    merged: dict[tuple[str, Decimal], list] = {}
+def _usage_lines(charges: Registry, groups: list[tuple[str, date, int]], vat: Decimal) -> list[Line]:
+    """One line per code and unit price (G2); exact = quantity × price / divisor; in the
+    registry's display order, then by price."""
+    merged: dict[tuple[str, Decimal], int] = defaultdict(int)
     for code, day, qty in groups:
-        price, unit, price_unit, divisor = _unit_price(t, code, day)
-        key = (code, price)
-        if key not in merged:
-            merged[key] = [0, unit, price_unit, divisor]
-        merged[key][0] += qty
+        merged[(code, charges[code].unit_price(day))] += qty
     out = []
-    for (code, price), (qty, unit, price_unit, divisor) in merged.items():
-        if code.startswith(("phone.calls.tier", "messaging.tier")):
-            graduated = t.phone.graduated if code.startswith("phone") else t.messaging.graduated
-            desc = _tier_description(code, graduated)
-        else:
-            # texts name the tariff's own thresholds, not the sheet's figures
-            desc = DESCRIPTIONS[code].format(talk_over_s=t.phone.talk_over_s,
-                                             aht_threshold_s=t.messaging.aht_threshold_s)
-        rule = {"phone.calls": "A3", "phone.talk_over_90s": "A4", "phone.transfer": "A5",
-                "phone.outbound": "A6", "phone.foreign": "A7", "messaging.aht": "M2", "messaging": "M1",
-                "reports.mail": "R1", "reports.sms": "R2", "training": "T1", "direct": "D1"}
-        rid = next(v for k, v in rule.items() if code.startswith(k))
-        exact = Fraction(qty) * Fraction(price) / divisor
-        out.append(Line(code=code, description=desc, quantity=qty, unit=unit, unit_price=price, price_unit=price_unit,
-                        exact=exact, vat_rate=vat, rule=rid, family=FAMILY))
-    order = ["phone.calls", "phone.talk", "phone.transfer", "phone.outbound", "phone.foreign",
-             "messaging.tier", "messaging.included", "messaging.over", "messaging.aht", "reports", "training",
-             "direct"]
-    out.sort(key=lambda line: (next((i for i, p in enumerate(order) if line.code.startswith(p)), 99),
-                               line.code, line.unit_price))
+    for (code, price), qty in sorted(merged.items(), key=lambda kv: (charges[kv[0][0]].order, kv[0][1])):
+        charge = charges[code]
+        out.append(charge.line(quantity=qty, unit_price=price, exact=Fraction(qty) * Fraction(price) / charge.divisor,
+                               vat_rate=vat))
     return out
 
 
-def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], lines: list[Line]) -> Line | None:
+def _bundle_discount(charges: Registry, t: AnsweringTariff, month: Month, month_rows: list[Row],
+                     lines: list[Line]) -> Line | None:
     """B1: 12.5 % × (services − 1) × the month's rounded phone and messaging plan fee lines."""
     services = {r.group for r in month_rows if r.group in ("phone", "messaging")}
     if len(services) < 2:
@@ -382,11 +314,8 @@ def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], li
     base = sum((ln.amount for ln in lines if ln.code in ("phone.plan", "messaging.plan")), Decimal("0"))
     n_extra = len(services) - 1
     exact = -Fraction(t.bundle_discount) * n_extra * Fraction(base)
-    return Line(code="discount.bundle",
-                description=f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
-                            "on plan fees",
-                quantity=base, unit="fee", unit_price=-(t.bundle_discount * n_extra), price_unit="fee", exact=exact,
-                vat_rate=t.vat.rate, rule="B1", family=FAMILY)
+    return charges["discount.bundle"].line(percent=t.bundle_discount * 100, extra=n_extra, quantity=base,
+                                           unit_price=-(t.bundle_discount * n_extra), exact=exact, vat_rate=t.vat.rate)
 
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

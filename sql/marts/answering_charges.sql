@@ -52,11 +52,8 @@ item_records as not materialized (  -- each consumer joins again: a 9 M-row mate
 whole_days as (
     select
         subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
-        case
-            when on_allowance then
-                case when allowance_before < item_pool then service || '.included' else service || '.over' end
-            else service || '.tier' || tier_first
-        end as code
+        case when on_allowance then allowance_before < item_pool end as included,
+        case when not on_allowance then tier_first end as tier
     from item_records
     where not straddles
 ),
@@ -72,48 +69,46 @@ straddling_days as (
 split_days as (
     select
         subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
-        case
-            when on_allowance then
-                case when allowance_before + day_rank <= item_pool then service || '.included' else service || '.over' end
-            else service || '.tier' || (1 + len(list_filter(
-                case when kind = 'call' then getvariable('phone_tier_ends') else getvariable('messaging_tier_ends') end,
-                lambda b: ranked_before + day_rank > b)))
-        end as code
+        case when on_allowance then allowance_before + day_rank <= item_pool end as included,
+        case when not on_allowance then 1 + len(list_filter(
+            case when kind = 'call' then getvariable('phone_tier_ends') else getvariable('messaging_tier_ends') end,
+            lambda b: ranked_before + day_rank > b)) end as tier
     from straddling_days
 ),
 item_charges as (
-    select subscriber_id, feed, record_id, local_date, epoch, plan_product, code,
-           1 as quantity, case when kind = 'call' then 'A3' else 'M1' end as rule
-    from (select * from whole_days union all select * from split_days)
-),
-item_codes as (
-    select *, case when starts_with(code, 'phone.') and code like 'phone.tier%'
-                   then replace(code, 'phone.tier', 'phone.calls.tier')
-                   when code in ('phone.included', 'phone.over') then replace(code, 'phone.', 'phone.calls.')
-                   else code end as line_code
-    from item_charges
+    -- a band's code from the registry's bands (answering_bands), the allowance's by kind
+    select
+        items.subscriber_id, items.feed, items.record_id, items.local_date, items.epoch, items.plan_product,
+        coalesce(bands.code, case
+            when items.kind = 'call' and items.included then 'phone.calls.included'
+            when items.kind = 'call' then 'phone.calls.over'
+            when items.included then 'messaging.included'
+            else 'messaging.over' end) as code,
+        1 as quantity
+    from (select * from whole_days union all select * from split_days) as items
+    left join answering_bands as bands on bands.kind = items.kind and bands.tier = items.tier
 ),
 long_calls as (
     select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'phone.talk_over_90s' as code, talk_s - getvariable('talk_over_s') as quantity, 'A4' as rule
+           'phone.talk_over_90s' as code, talk_s - getvariable('talk_over_s') as quantity
     from source
     where kind = 'call' and talk_s > getvariable('talk_over_s')
 ),
 leg_attempts as (
     select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'phone.' || kind || '.attempts' as code, 1 as quantity, case when kind = 'transfer' then 'A5' else 'A6' end as rule
+           'phone.' || kind || '.attempts' as code, 1 as quantity
     from source
     where kind in ('transfer', 'outbound')
 ),
 leg_talk as (
     select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'phone.' || kind || '.talk' as code, talk_s as quantity, case when kind = 'transfer' then 'A5' else 'A6' end as rule
+           'phone.' || kind || '.talk' as code, talk_s as quantity
     from source
     where kind in ('transfer', 'outbound') and talk_s > 0
 ),
 foreign_talk as (
     select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'phone.foreign' as code, talk_s as quantity, 'A7' as rule
+           'phone.foreign' as code, talk_s as quantity
     from source
     join subscriber_countries as countries using (subscriber_id)
     where list_contains(getvariable('foreign_legs'), kind) and talk_s > 0
@@ -121,14 +116,14 @@ foreign_talk as (
 ),
 aht_surcharge as (
     select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'messaging.aht' as code, aht.excess_s as quantity, 'M2' as rule
+           'messaging.aht' as code, aht.excess_s as quantity
     from source
     join aht_in_force as aht using (subscriber_id)
     where kind = 'interaction' and aht.excess_s > 0
 ),
 mail_reports as (
     select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'reports.mail' as code, 1 as quantity, 'R1' as rule
+           'reports.mail' as code, 1 as quantity
     from source
     where kind = 'call' and report = 'mail'
       and not exists (
@@ -154,14 +149,14 @@ sms_drawn as (
 ),
 sms_charged as (
     select sms_drawn.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'reports.sms' as code, 1 as quantity, 'R2' as rule
+           'reports.sms' as code, 1 as quantity
     from sms_drawn
     left join pools on pools.subscriber_id = sms_drawn.subscriber_id and pools.pool_kind = 'sms'
     where not in_bundle or bundle_rank > coalesce(pools.pool, 0)
 ),
 training as (
     select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'training.hours' as code, minutes as quantity, 'T1' as rule
+           'training.hours' as code, minutes as quantity
     from source
     where kind = 'worklog' and activity = 'training'
 ),
@@ -188,18 +183,24 @@ admin_charged as (
            'direct.hours' as code,
            case when not in_package then minutes
                 else minutes - least(minutes, greatest(coalesce(pools.pool, 0) - coalesce(drawn_before, 0), 0))
-           end as quantity,
-           'D1' as rule
+           end as quantity
     from admin_drawn
     left join pools on pools.subscriber_id = admin_drawn.subscriber_id and pools.pool_kind = 'direct_minutes'
+),
+charges as (
+    select * from item_charges
+    union all select * from long_calls
+    union all select * from leg_attempts
+    union all select * from leg_talk
+    union all select * from foreign_talk
+    union all select * from aht_surcharge
+    union all select * from mail_reports
+    union all select * from sms_charged
+    union all select * from training
+    union all select * from admin_charged where quantity > 0
 )
-select subscriber_id, feed, record_id, local_date, epoch, plan_product, line_code as code, quantity, rule from item_codes
-union all select * from long_calls
-union all select * from leg_attempts
-union all select * from leg_talk
-union all select * from foreign_talk
-union all select * from aht_surcharge
-union all select * from mail_reports
-union all select * from sms_charged
-union all select * from training
-union all select * from admin_charged where quantity > 0
+-- the rule of each code is the charge-code registry's (charge_codes), written once; a
+-- code missing there leaves the rule null, which rated_records refuses (not null)
+select charges.*, charge_codes.rule
+from charges
+left join charge_codes using (code)
