@@ -42,7 +42,7 @@ def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler
     from metering.catalog import FAMILIES, load_catalog
     from metering.db import connect
 
-    modules = [billing.family_module(f) for f in FAMILIES]
+    modules = [sys.modules[f"metering.pricing.{f}"] for f in FAMILIES]  # imported by metering.families
     con = connect(ws.warehouse, memory_limit=memory_limit, temp_directory=temp_dir)
     try:
         # every repetition routes the usage again (rating from scratch), never the reuse of

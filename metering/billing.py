@@ -5,25 +5,22 @@ issuing (metering.issuing) adds adjustments for earlier months before numbering.
 Plain functions, no Dagster."""
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 
 import duckdb
 
-from metering.catalog import FAMILIES, Catalog
-from metering.charges import registry
+from metering.catalog import Catalog
 from metering.context import BillingInput
 from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
 from metering.db import rows
+from metering.families import FAMILIES, minimums, term_days
 from metering.ingest import create_tables
 from metering.lines import Anomaly, ContractError, FamilyResult, Line
-from metering.money import fmt
 from metering.periods import Month
 from metering.routed_usage import ensure_usage
-from metering.specification import FAMILY_ORDER, build, spec_number, totals
+from metering.specification import build, spec_number
 
 UNRATED_MESSAGES = {
     "unknown_subscriber": "subscriber is not known (yet); the record is kept and billed once it arrives",
@@ -49,7 +46,6 @@ class OwnPart:
     subscriber_id: str
     currency: str
     payment_days: int
-    remote: bool
     lines: list[Line]
     balances: list[dict]
     aht: dict | None
@@ -93,12 +89,8 @@ class MonthBill:
         return dict(sorted(out.items()))
 
 
-def family_module(family: str):
-    return importlib.import_module(f"metering.pricing.{family}")
-
-
 def rate_all(inp: BillingInput) -> dict[str, dict[str, FamilyResult]]:
-    return {family: family_module(family).rate(inp) for family in FAMILIES}
+    return {name: family.rate(inp) for name, family in FAMILIES.items()}
 
 
 def prepare(con, catalog: Catalog) -> Prepared:
@@ -122,14 +114,14 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
                  "where month = $m and family is null order by subscriber_id, local_at, record_id",
             {"m": str(month)}):
         rated.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
-    for family in ("service_pack", "klippekort"):
+    for family in FAMILIES:  # the prepaid ledgers (families without one have none)
         for sid, res in sorted(per_family[family].items()):
             for seq, m in enumerate(res.ledger, start=1):
                 rated.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m})
 
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
     for sid in candidates:
-        parts = [per_family[f][sid] for f in FAMILY_ORDER if sid in per_family[f]]
+        parts = [per_family[f][sid] for f in FAMILIES if sid in per_family[f]]
         errors = [e for p in parts for e in p.errors]
         for p in parts:
             rated.anomalies.extend(p.anomalies)
@@ -148,18 +140,11 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
             continue
         if not lines and not movement:
             continue
-        remote = any(p.family == "remote_support" for p in present)
-        if remote:
-            minimum = _invoice_minimum(catalog, month, lines)
-            if minimum:
-                lines.append(minimum)
+        lines.extend(minimums(catalog, month, [p.family for p in present], lines))
         currency = currencies[0] if currencies else catalog.currency(parts[0].family)
-        if remote:
-            days = catalog.remote_support.payment_term_days.value
-        else:
-            days = max(catalog.families[p.family].payment_term_days.value for p in parts)
+        days = term_days(catalog, [p.family for p in present], [p.family for p in parts])
         rated.parts[sid] = OwnPart(
-            sid, currency, days, remote, lines,
+            sid, currency, days, lines,
             balances=[b for p in parts for b in p.balances],
             aht=next((p.aht for p in parts if p.aht), None),
             warnings=[w for p in parts for w in p.warnings],
@@ -209,16 +194,3 @@ def _aht_history(inp: BillingInput, rated: RatedMonth) -> None:
 def _previous_quarter(q):
     from metering.periods import Quarter
     return Quarter(q.year - 1, 4) if q.q == 1 else Quarter(q.year, q.q - 1)
-
-
-def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
-    """L2: a month whose subtotal of own lines is above 0 and below the minimum gets a
-    supplement (adjustments never count here, X4)."""
-    t = catalog.remote_support
-    minimum = t.invoice_minimum.at(month.last)
-    subtotal, _, _ = totals(lines)
-    if Decimal("0") < subtotal < minimum:
-        gap = minimum - subtotal
-        return registry(catalog)["invoice.minimum"].line(minimum=fmt(minimum), quantity=1, unit_price=gap,
-                                                         exact=Fraction(gap), vat_rate=t.vat.rate)
-    return None

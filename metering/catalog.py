@@ -75,18 +75,30 @@ def _one_of(*names: str) -> Callable[[str], str]:
     return check
 
 
-# The names a tariff file may use as keys. A row's item (a str) indexes these maps, so
-# they are `str` to the type checker and checked against the list when a file loads.
-AnsweringPlanName = Annotated[str, AfterValidator(_one_of("BASIC", "SMART", "PLUS", "PREMIUM"))]
-PackName = Annotated[str, AfterValidator(_one_of("1h", "3h", "10h"))]
-CardSize = Annotated[str, AfterValidator(_one_of("10", "20", "30"))]
-KlipAddonName = Annotated[str, AfterValidator(_one_of("monthly_check", "quarterly_check", "phone_support",
-                                                      "callout_8h", "callout_6h", "callout_4h"))]
-InteractPlanName = Annotated[str, AfterValidator(_one_of("HUB", "PRO"))]
-InteractOptionName = Annotated[str, AfterValidator(_one_of("generic_api", "chatbot_api"))]
-OneOffName = Annotated[str, AfterValidator(_one_of("activation", "channel", "training", "integration",
-                                                   "api_activation"))]
-RemoteAddonName = Annotated[str, AfterValidator(_one_of("pager", "lpas"))]
+# The names a tariff file may use as keys, and of which the product codes of the data
+# contract are made (each model's `product_codes`). A row's item (a str) indexes these
+# maps, so they are `str` to the type checker and checked against the list when a file loads.
+ANSWERING_PLANS = ("BASIC", "SMART", "PLUS", "PREMIUM")
+ANSWERING_OPTIONS = ("voice_response", "reports_mail_unlimited", "sms_bundle_75", "sms_bundle_200",
+                     "sms_bundle_500", "monthly_specification")
+DIRECT_PACKAGES = ("package_5h", "package_15h", "package_25h")
+PACKS = ("1h", "3h", "10h")
+CARD_SIZES = ("10", "20", "30")
+KLIP_ADDONS = ("monthly_check", "quarterly_check", "phone_support", "callout_8h", "callout_6h", "callout_4h")
+INTERACT_PLANS = ("HUB", "PRO")
+INTERACT_OPTIONS = ("generic_api", "chatbot_api")
+ONE_OFFS = ("activation", "channel", "training", "integration", "api_activation")
+REMOTE_ITEMS = ("standard", "pager", "lpas")
+REMOTE_ADDONS = ("pager", "lpas")
+
+AnsweringPlanName = Annotated[str, AfterValidator(_one_of(*ANSWERING_PLANS))]
+PackName = Annotated[str, AfterValidator(_one_of(*PACKS))]
+CardSize = Annotated[str, AfterValidator(_one_of(*CARD_SIZES))]
+KlipAddonName = Annotated[str, AfterValidator(_one_of(*KLIP_ADDONS))]
+InteractPlanName = Annotated[str, AfterValidator(_one_of(*INTERACT_PLANS))]
+InteractOptionName = Annotated[str, AfterValidator(_one_of(*INTERACT_OPTIONS))]
+OneOffName = Annotated[str, AfterValidator(_one_of(*ONE_OFFS))]
+RemoteAddonName = Annotated[str, AfterValidator(_one_of(*REMOTE_ADDONS))]
 
 
 class Strict(BaseModel):
@@ -215,6 +227,11 @@ class FamilyBase(Strict):
     price_valid_from: Assumed[date]
     payment_term_days: Assumed[int]
 
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        """The data contract's product codes this family's rows carry."""
+        raise NotImplementedError
+
     @model_validator(mode="before")
     @classmethod
     def _prices(cls, data: Any) -> Any:
@@ -342,6 +359,11 @@ class AnsweringTariff(FamilyBase):
     def _quoted(cls, v: Any) -> Decimal:
         return _fraction(v, "discount")
 
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        return (*(f"{service}:{p}" for p in ANSWERING_PLANS for service in ("phone", "messaging")),
+                *(f"option:{o}" for o in ANSWERING_OPTIONS), *(f"direct:{d}" for d in DIRECT_PACKAGES))
+
     @model_validator(mode="after")
     def _complete(self) -> "AnsweringTariff":
         missing = {"BASIC", "SMART", "PLUS", "PREMIUM"} - set(self.plans)
@@ -381,6 +403,10 @@ class ServicePackTariff(FamilyBase):
     auto_renew_default: bool
     travel: Travel
     service_hours: WeeklyHours
+
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        return tuple(f"servicepack:{p}" for p in PACKS)
 
 
 # --- klippekort --------------------------------------------------------------------
@@ -432,6 +458,10 @@ class KlippekortTariff(FamilyBase):
             data = {**data, "onsite_travel_hours": ot}
         return data
 
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        return tuple(f"klippekort:{k}" for k in (*CARD_SIZES, *KLIP_ADDONS))
+
     def card_price(self, size: str, day: date) -> Decimal:
         c = self.cards[size]
         return Decimal(c.klip) * self.hour_rate.value.at(day) * (1 - c.discount)
@@ -464,6 +494,10 @@ class InteractTariff(FamilyBase):
     term_months: int
     early_termination_default: Assumed[Literal["remaining_months_x_last_day_charge"]]  # fixed (I4)
 
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        return tuple(f"interact:{i}" for i in (*INTERACT_PLANS, "users", *INTERACT_OPTIONS, *ONE_OFFS))
+
     @model_validator(mode="after")
     def _requires_other_option(self) -> "InteractTariff":
         for name, option in self.options.items():
@@ -490,6 +524,10 @@ class RemoteSupportTariff(FamilyBase):
     business_hours: WeeklyHours
     outside_hours_same_rate: Assumed[Literal[True]]  # fixed (L3)
     addons: dict[RemoteAddonName, RemoteAddon]
+
+    @classmethod
+    def product_codes(cls) -> tuple[str, ...]:
+        return tuple(f"remote:{r}" for r in REMOTE_ITEMS)
 
 
 # Settings that state an assumption pricing.md gives exactly one reading of: the file
@@ -521,27 +559,8 @@ MODELS: dict[str, type[FamilyBase]] = {
 # --- product codes -----------------------------------------------------------------
 
 def product_codes() -> dict[str, str]:
-    """Every product code of the data contract → its tariff family."""
-    codes: dict[str, str] = {}
-    for p in ("BASIC", "SMART", "PLUS", "PREMIUM"):
-        codes[f"phone:{p}"] = "answering"
-        codes[f"messaging:{p}"] = "answering"
-    for o in ("voice_response", "reports_mail_unlimited", "sms_bundle_75", "sms_bundle_200",
-              "sms_bundle_500", "monthly_specification"):
-        codes[f"option:{o}"] = "answering"
-    for d in ("package_5h", "package_15h", "package_25h"):
-        codes[f"direct:{d}"] = "answering"
-    for s in ("1h", "3h", "10h"):
-        codes[f"servicepack:{s}"] = "service_pack"
-    for k in ("10", "20", "30", "monthly_check", "quarterly_check", "phone_support",
-              "callout_8h", "callout_6h", "callout_4h"):
-        codes[f"klippekort:{k}"] = "klippekort"
-    for i in ("HUB", "PRO", "users", "generic_api", "chatbot_api", "activation", "channel",
-              "training", "integration", "api_activation"):
-        codes[f"interact:{i}"] = "interact"
-    for r in ("standard", "pager", "lpas"):
-        codes[f"remote:{r}"] = "remote_support"
-    return codes
+    """Every product code of the data contract → its tariff family (from each model)."""
+    return {code: family for family, model in MODELS.items() for code in model.product_codes()}
 
 
 PRODUCT_CODES = product_codes()

@@ -6,8 +6,9 @@
   catalog rate valid that day. `remote.time` = Σ rounded time amounts (one line per
   hourly rate); a session (`activity = remote`) costs at least the session minimum:
   `remote.session_minimum` = Σ max(0, minimum − its rounded time amount).
-- L2 (invoice minimum over the whole specification) and the 14-day term are added by
-  `metering.billing`, not here.
+- L2 (invoice minimum over the whole specification) and the 14-day term are this
+  family's hooks (`REMOTE_SUPPORT`), which `metering.billing` applies to the whole
+  specification of a subscriber that has remote support in the month.
 - L3: sessions starting outside business hours (local, half-open) are rated at the
   same rate and listed as anomalies, unless an always-reachable add-on (`remote:pager`)
   is active that day.
@@ -17,17 +18,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from metering.catalog import RemoteSupportTariff
+from metering.catalog import Catalog, RemoteSupportTariff
 from metering.charges import Registry, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
 from metering.db import rows
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
 from metering.money import ZERO, fmt, round_half_up
+from metering.periods import Month
+from metering.specification import totals
 
 FAMILY = "remote_support"
 ADDON_NAMES = {"pager": "Pager service (24/7)", "lpas": "LPAS monitoring"}
@@ -154,3 +158,40 @@ def _hours_anomalies(t: RemoteSupportTariff, sid: str, family_rows: list[Row], l
             "outside_hours", "L3", sid, f"worklogs/{rid}",
             f"remote session started {at:%a %Y-%m-%d %H:%M:%S} local, outside business hours "
             f"({days} {spans}) and no pager subscription active that day; rated at the normal rate"))
+
+
+def invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
+    """L2: a month whose subtotal of own lines is above 0 and below the minimum gets a
+    supplement (adjustments never count here, X4)."""
+    t = catalog.remote_support
+    minimum = t.invoice_minimum.at(month.last)
+    subtotal, _, _ = totals(lines)
+    if Decimal("0") < subtotal < minimum:
+        gap = minimum - subtotal
+        return registry(catalog)["invoice.minimum"].line(minimum=fmt(minimum), quantity=1, unit_price=gap,
+                                                         exact=Fraction(gap), vat_rate=t.vat.rate)
+    return None
+
+
+@dataclass(frozen=True)
+class RemoteSupport:
+    """The family's shape (metering.families.TariffFamily)."""
+    name: str = FAMILY
+    model: type[RemoteSupportTariff] = RemoteSupportTariff
+    usage_family: str | None = FAMILY  # work logs on a day with remote:standard (sql/marts/usage.sql)
+
+    def product_codes(self) -> tuple[str, ...]:
+        return self.model.product_codes()
+
+    def rate(self, inp: BillingInput) -> dict[str, FamilyResult]:
+        return rate(inp)
+
+    def invoice_minimum(self, catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
+        return invoice_minimum(catalog, month, lines)
+
+    def payment_term_days(self, catalog: Catalog) -> int | None:
+        """G8: 14 days (the tariff's term) for the whole specification."""
+        return catalog.remote_support.payment_term_days.value
+
+
+REMOTE_SUPPORT = RemoteSupport()
