@@ -17,7 +17,7 @@ from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
 from metering.db import rows
 from metering.families import FAMILIES, minimums, term_days
 from metering.ingest import create_tables
-from metering.lines import Anomaly, ContractError, FamilyResult, Line
+from metering.lines import Anomaly, ContractError, FamilyResult, Line, Listings
 from metering.periods import Month
 from metering.routed_usage import ensure_usage
 from metering.specification import build, spec_number
@@ -117,7 +117,7 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
     for family in FAMILIES:  # the prepaid ledgers (families without one have none)
         for sid, res in sorted(per_family[family].items()):
             for seq, m in enumerate(res.ledger, start=1):
-                rated.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m})
+                rated.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m.as_row()})
 
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
     for sid in candidates:
@@ -145,13 +145,20 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
         days = term_days(catalog, [p.family for p in present], [p.family for p in parts])
         rated.parts[sid] = OwnPart(
             sid, currency, days, lines,
-            balances=[b for p in parts for b in p.balances],
-            aht=next((p.aht for p in parts if p.aht), None),
-            warnings=[w for p in parts for w in p.warnings],
-            tasks=[t for p in parts for t in p.tasks],
-            actions=[a for p in parts for a in p.actions],
-            appendix=next((p.appendix for p in parts if p.appendix is not None), None))
+            **_shown([p.listings for p in parts]))
     return rated
+
+
+def _shown(listings: list[Listings]) -> dict:
+    """The families' listings of one subscriber, as the specification holds them."""
+    aht = next((x.aht for x in listings if x.aht), None)
+    appendix = next((x.appendix for x in listings if x.appendix is not None), None)
+    return {"balances": [b.as_dict() for x in listings for b in x.balances],
+            "aht": aht.as_dict() if aht else None,
+            "warnings": [w for x in listings for w in x.warnings],
+            "tasks": [t.as_dict() for x in listings for t in x.tasks],
+            "actions": [a.as_dict() for x in listings for a in x.actions],
+            "appendix": None if appendix is None else [i.as_dict() for i in appendix]}
 
 
 def spec_of(prep: Prepared, month: Month, part: OwnPart, number: str | None, **extra) -> dict:

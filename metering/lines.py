@@ -16,6 +16,7 @@ from metering.money import round_half_up
 from metering.periods import Month
 
 if TYPE_CHECKING:
+    from metering.aht import Evaluation
     from metering.charges import Charge
 
 
@@ -68,22 +69,122 @@ class ContractError:
     message: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class LedgerMovement:
+    """One movement of a prepaid ledger (S1–S4, K2–K6): units (+ credited, − drawn) on
+    a holding — the klippekort card, or the service pack bought (warehouse column card_id)."""
+    day: date
+    kind: str
+    holding: str | None
+    record: str | None
+    units: int
+    balance: int | None
+    rule: str
+
+    def as_row(self) -> dict:
+        return {"day": self.day, "kind": self.kind, "card_id": self.holding, "record": self.record,
+                "units": self.units, "balance": self.balance, "rule": self.rule}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Balance:
+    """A prepaid balance of the month (a card, or the subscriber's service-pack units)."""
+    kind: str
+    unit: str
+    opening: int
+    credited: int
+    consumed: int
+    forfeited: int
+    closing: int
+    card_id: str | None = None
+    purchase_date: date | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        card = {} if self.card_id is None else {
+            "card_id": self.card_id, "purchase_date": self.purchase_date.isoformat() if self.purchase_date else ""}
+        return {"kind": self.kind, "unit": self.unit, **card, "opening": str(self.opening),
+                "credited": str(self.credited), "consumed": str(self.consumed), "forfeited": str(self.forfeited),
+                "closing": str(self.closing)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class KlipTask:
+    """A klippekort task or add-on draw of the month and the cards it drew from (K3/K4)."""
+    date: date
+    record: str
+    kind: str  # 'task' or 'addon'
+    consultant: str
+    activity: str
+    minutes: str
+    hours: str
+    klip: int
+    draws: tuple[tuple[str, int], ...]  # (card id, klip) in draw order
+    overflow: int
+    description: str
+
+    def as_dict(self) -> dict:
+        return {"date": self.date.isoformat(), "record": self.record, "kind": self.kind,
+                "consultant": self.consultant, "activity": self.activity, "minutes": self.minutes,
+                "hours": self.hours, "klip": str(self.klip), "card_id": " + ".join(c for c, _ in self.draws),
+                "draws": [{"card_id": c, "klip": str(n)} for c, n in self.draws], "overflow": str(self.overflow),
+                "description": self.description}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackAction:
+    """A service-pack movement of the month as listed (S1–S4): strings as printed."""
+    date: str
+    record: str | None
+    kind: str
+    units: str
+    balance: str
+    pack: str | None
+    started_at: str | None
+    duration_s: str | None
+
+    def as_dict(self) -> dict:
+        return {"date": self.date, "record": self.record, "kind": self.kind, "units": self.units,
+                "balance": self.balance, "pack": self.pack, "started_at": self.started_at,
+                "duration_s": self.duration_s}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppendixItem:
+    """A call or interaction itemised on the R3 appendix (number masked)."""
+    started_at: str
+    kind: str
+    id: str
+    number: str
+    duration_s: int
+    code: str
+
+    def as_dict(self) -> dict:
+        return {"started_at": self.started_at, "kind": self.kind, "id": self.id, "number": self.number,
+                "duration_s": self.duration_s, "code": self.code}
+
+
+@dataclass
+class Listings:
+    """What a specification shows beside its lines, as one family rated it."""
+    balances: list[Balance] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    tasks: list[KlipTask] = field(default_factory=list)
+    actions: list[PackAction] = field(default_factory=list)
+    aht: Evaluation | None = None  # the quarter's M3 evaluation, shown in its last month
+    appendix: list[AppendixItem] | None = None
+
+
 @dataclass
 class FamilyResult:
     """One family's part of one subscriber's month."""
     family: str
+    present: bool = False  # a fee or one-off of the month, usage it rated, or a ledger movement
     lines: list[Line] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     errors: list[ContractError] = field(default_factory=list)
-    balances: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    aht: dict | None = None
-    tasks: list[dict] = field(default_factory=list)
-    actions: list[dict] = field(default_factory=list)
-    appendix: list[dict] | None = None
-    ledger: list[dict] = field(default_factory=list)  # full prepaid ledger through the month
-    ledger_movement: bool = False
-    present: bool = False  # a fee or one-off of the month, usage it rated, or a ledger movement
+    ledger: list[LedgerMovement] = field(default_factory=list)  # full prepaid ledger through the month
+    ledger_movement: bool = False  # the ledger moved this month (purchase, renewal, draw, forfeit)
+    listings: Listings = field(default_factory=Listings)
 
 
 def fee_line(charge: Charge, description: str, days: list[date], month: Month,

@@ -15,8 +15,6 @@ from metering.lines import Line
 from metering.money import fmt, fmt_qty, round_half_up
 from metering.periods import Month
 
-FAMILY_ORDER = ("answering", "interact", "remote_support", "service_pack", "klippekort")
-
 
 @dataclass(kw_only=True)
 class Adjustment(Line):

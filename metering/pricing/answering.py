@@ -15,7 +15,7 @@ from metering.charges import Charge, Registry, materialise_charge_codes, registr
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, merged_spans, overlapping_days
 from metering.db import materialise, rows
-from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
+from metering.lines import Anomaly, AppendixItem, ContractError, FamilyResult, Line, fee_line
 from metering.periods import Month, Quarter, prorated_allowance
 
 FAMILY = "answering"
@@ -202,7 +202,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         if sid in chains and month == month.quarter.last_month:
             for e in chains[sid]:
                 if e.quarter == month.quarter:
-                    res.aht = e.as_dict()
+                    res.listings.aht = e
     _hours_anomalies(inp, t, results)
     _appendix(inp, results)
     return results
@@ -231,12 +231,12 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
                  "from usage u where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
                  "and list_contains($subs, u.subscriber_id) order by u.subscriber_id, u.local_at, u.record_id",
                  {"m": str(inp.month), "subs": with_option})
-    appendix: dict[str, list[dict]] = {sid: [] for sid in with_option}
+    appendix: dict[str, list[AppendixItem]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:
-        appendix[sid].append({"started_at": local, "kind": kind, "id": rid, "number": mask_number(number),
-                              "duration_s": int(dur or 0), "code": codes or ""})
+        appendix[sid].append(AppendixItem(started_at=local, kind=kind, id=rid, number=mask_number(number),
+                                          duration_s=int(dur or 0), code=codes or ""))
     for sid, listed in appendix.items():
-        results[sid].appendix = listed
+        results[sid].listings.appendix = listed
 
 
 def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult) -> None:

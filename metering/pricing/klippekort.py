@@ -18,12 +18,13 @@ from metering.context import BillingInput
 from metering.contracts import ContractProblem
 from metering.db import rows
 from metering.ledgers import CardPurchase, KlipDraw, KlipLedger, KlipMovement, add_years, klippekort_ledgers
-from metering.lines import ContractError, FamilyResult, Line
+from metering.lines import Balance, ContractError, FamilyResult, KlipTask, LedgerMovement, Line
 from metering.money import CENT, round_half_up
 from metering.periods import Month
 from metering.pricing.service_pack import flag_param
 
 FAMILY = "klippekort"
+LEDGER_RULES = {"purchase": "K2", "renewal": "K5", "overflow": "K5", "forfeit": "K6"}  # else a draw: K3
 ADDON_LABEL = {"monthly_check": "Monthly check", "quarterly_check": "Quarterly check",
                "phone_support": "Phone support", "callout_8h": "Call-out guarantee 8 h",
                "callout_6h": "Call-out guarantee 6 h", "callout_4h": "Call-out guarantee 4 h"}
@@ -119,37 +120,32 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = FamilyResult(FAMILY, present=True,
                            ledger_movement=any(m.kind != "overflow" for m in moves))
         results[sid] = res
-        res.ledger = [{"day": m.day, "kind": m.kind, "card_id": m.card_id, "record": m.record, "units": m.klip,
-                       "balance": m.balance,
-                       "rule": {"purchase": "K2", "renewal": "K5", "overflow": "K5", "forfeit": "K6"}.get(m.kind, "K3")}
+        res.ledger = [LedgerMovement(day=m.day, kind=m.kind, holding=m.card_id, record=m.record, units=m.klip,
+                                     balance=m.balance, rule=LEDGER_RULES.get(m.kind, "K3"))
                       for m in led.movements]
         _errors(sid, cards, problems, moves, res)
         res.lines.extend(_lines(registry(inp.catalog), t, moves, vat))
-        res.balances.extend(_balances(led, month))
-        res.warnings.extend(_warnings(t, led, month))
+        res.listings.balances.extend(_balances(led, month))
+        res.listings.warnings.extend(_warnings(t, led, month))
         # K3/K4: the month's tasks and add-on draws in ledger order, so that the klip
         # listed add up to the klip consumed (plus overflow)
         listed = sorted((d for d in draws if month.first <= d.day < end and (d.record in info or d.phase == 0)),
                         key=lambda d: (d.day, d.phase, d.order, d.record))
         for d in listed:
             alloc = led.allocations.get(d.record, [])
-            drawn = {"card_id": " + ".join(c for c, _ in alloc if c is not None),
-                     "draws": [{"card_id": c, "klip": str(n)} for c, n in alloc if c is not None],
-                     "overflow": str(sum(n for c, n in alloc if c is None))}
+            from_cards = tuple((c, n) for c, n in alloc if c is not None)
+            overflow = sum(n for c, n in alloc if c is None)
             if d.phase == 0:
-                item = d.addon
-                res.tasks.append({"date": d.day.isoformat(), "record": d.record, "kind": "addon",
-                                  "consultant": "", "activity": "add-on", "minutes": "", "hours": "",
-                                  "klip": str(d.klip), **drawn,
-                                  "description": f"{ADDON_LABEL.get(item, item)} (add-on, K4)"})
+                res.listings.tasks.append(KlipTask(
+                    date=d.day, record=d.record, kind="addon", consultant="", activity="add-on", minutes="",
+                    hours="", klip=d.klip, draws=from_cards, overflow=overflow,
+                    description=f"{ADDON_LABEL.get(d.addon, d.addon)} (add-on, K4)"))
                 continue
             i = info[d.record]
-            res.tasks.append({
-                "date": i["day"].isoformat(), "record": d.record, "kind": "task",
-                "consultant": i["consultant"] or "", "activity": i["activity"], "minutes": str(i["minutes"]),
-                "hours": str(round_half_up(i["hours"])), "klip": str(i["klip"]), **drawn,
-                "description": i["description"] or "",
-            })
+            res.listings.tasks.append(KlipTask(
+                date=i["day"], record=d.record, kind="task", consultant=i["consultant"] or "",
+                activity=i["activity"], minutes=str(i["minutes"]), hours=str(round_half_up(i["hours"])),
+                klip=i["klip"], draws=from_cards, overflow=overflow, description=i["description"] or ""))
     return results
 
 
@@ -213,7 +209,7 @@ def _lines(charges: Registry, t: KlippekortTariff, moves: list[KlipMovement], va
     return out
 
 
-def _balances(led: KlipLedger, month: Month) -> list[dict]:
+def _balances(led: KlipLedger, month: Month) -> list[Balance]:
     out = []
     for card in led.cards:
         if card.purchase_date >= month.end:
@@ -227,10 +223,9 @@ def _balances(led: KlipLedger, month: Month) -> list[dict]:
         closing = opening + credited - consumed - forfeited
         if not inside and closing == 0:
             continue
-        out.append({"kind": "klippekort", "unit": "klip", "card_id": card.card_id,
-                    "purchase_date": card.purchase_date.isoformat(), "opening": str(opening),
-                    "credited": str(credited), "consumed": str(consumed), "forfeited": str(forfeited),
-                    "closing": str(closing)})
+        out.append(Balance(kind="klippekort", unit="klip", card_id=card.card_id, purchase_date=card.purchase_date,
+                           opening=opening, credited=credited, consumed=consumed, forfeited=forfeited,
+                           closing=closing))
     return out
 
 

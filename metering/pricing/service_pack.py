@@ -26,7 +26,7 @@ from metering.ledgers import (
     PackPurchase,
     service_pack_movements,
 )
-from metering.lines import Anomaly, ContractError, FamilyResult, Line
+from metering.lines import Anomaly, Balance, ContractError, FamilyResult, LedgerMovement, Line, PackAction
 from metering.money import CENT, fmt_qty
 
 FAMILY = "service_pack"
@@ -134,8 +134,8 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     for sid, day, kind, pack, record, units, balance, rule in moves.select(
             "subscriber_id", "day", "kind", "pack", "record", "units", "balance",
             pl.col("kind").replace_strict({"purchase": "S2", "renewal": "S4"}, default="S1").alias("rule")).iter_rows():
-        results[sid].ledger.append({"day": day, "kind": kind, "card_id": pack, "record": record, "units": units,
-                                    "balance": balance, "rule": rule})
+        results[sid].ledger.append(LedgerMovement(day=day, kind=kind, holding=pack, record=record, units=units,
+                                                  balance=balance, rule=rule))
     bought_moves = pl.col("kind").is_in(["purchase", "renewal"])
     month_moves = moves.filter("in_month").join(
         actions.filter(in_month).select("subscriber_id", "record", "local_at", "duration_s", "activity", "km"),
@@ -146,8 +146,9 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
             "subscriber_id", pl.col("day").dt.strftime("%Y-%m-%d"), "record", "kind", pl.col("units").cast(pl.String),
             pl.col("balance").cast(pl.String), "pack", pl.col("local_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
             pl.col("duration_s").cast(pl.Int64).cast(pl.String)).iter_rows():
-        results[sid].actions.append({"date": date_, "record": record, "kind": kind, "units": units, "balance": balance,
-                                     "pack": pack, "started_at": started_at, "duration_s": duration_s})
+        results[sid].listings.actions.append(PackAction(date=date_, record=record, kind=kind, units=units,
+                                                        balance=balance, pack=pack, started_at=started_at,
+                                                        duration_s=duration_s))
     spans = ", ".join(f"{s.from_}–{s.to}" for s in t.service_hours.spans)
     for sid, record, message in month_moves.filter(_outside_hours(t).fill_null(False)).select(
             "subscriber_id", "record", pl.concat_str(
@@ -173,9 +174,8 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         bought_now = [m for m in by_sub.get(sid, []) if m.kind in ("purchase", "renewal")]
         res.lines.extend(_purchase_lines(charges, t, bought_now, vat))
         res.lines.extend(_travel_lines(charges, t, onsite.get(sid, []), vat))
-        res.balances.append({"kind": "service_pack", "unit": "units", "opening": str(opening),
-                             "credited": str(credited), "consumed": str(consumed), "forfeited": "0",
-                             "closing": str(opening + credited - consumed)})
+        res.listings.balances.append(Balance(kind="service_pack", unit="units", opening=opening, credited=credited,
+                                             consumed=consumed, forfeited=0, closing=opening + credited - consumed))
     return dict(sorted(results.items(), key=lambda kv: kv[0].encode()))
 
 
