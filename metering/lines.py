@@ -131,7 +131,7 @@ class KlipTask:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PackAction:
+class ListedPackAction:
     """A service-pack movement of the month as listed (S1–S4): strings as printed."""
     date: str
     record: str | None
@@ -169,7 +169,7 @@ class Listings:
     balances: list[Balance] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     tasks: list[KlipTask] = field(default_factory=list)
-    actions: list[PackAction] = field(default_factory=list)
+    actions: list[ListedPackAction] = field(default_factory=list)
     aht: Evaluation | None = None  # the quarter's M3 evaluation, shown in its last month
     appendix: list[AppendixItem] | None = None
 
@@ -185,6 +185,15 @@ class FamilyResult:
     ledger: list[LedgerMovement] = field(default_factory=list)  # full prepaid ledger through the month
     ledger_movement: bool = False  # the ledger moved this month (purchase, renewal, draw, forfeit)
     listings: Listings = field(default_factory=Listings)
+
+    # the specification's form of two listings (strings as printed), for readers of one family's result
+    @property
+    def balances(self) -> list[dict[str, str]]:
+        return [b.as_dict() for b in self.listings.balances]
+
+    @property
+    def actions(self) -> list[dict]:
+        return [a.as_dict() for a in self.listings.actions]
 
 
 def fee_line(charge: Charge, description: str, days: list[date], month: Month,

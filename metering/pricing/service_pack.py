@@ -26,7 +26,7 @@ from metering.ledgers import (
     PackPurchase,
     service_pack_movements,
 )
-from metering.lines import Anomaly, Balance, ContractError, FamilyResult, LedgerMovement, Line, PackAction
+from metering.lines import Anomaly, Balance, ContractError, FamilyResult, LedgerMovement, Line, ListedPackAction
 from metering.money import CENT, fmt_qty
 
 FAMILY = "service_pack"
@@ -146,7 +146,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
             "subscriber_id", pl.col("day").dt.strftime("%Y-%m-%d"), "record", "kind", pl.col("units").cast(pl.String),
             pl.col("balance").cast(pl.String), "pack", pl.col("local_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
             pl.col("duration_s").cast(pl.Int64).cast(pl.String)).iter_rows():
-        results[sid].listings.actions.append(PackAction(date=date_, record=record, kind=kind, units=units,
+        results[sid].listings.actions.append(ListedPackAction(date=date_, record=record, kind=kind, units=units,
                                                         balance=balance, pack=pack, started_at=started_at,
                                                         duration_s=duration_s))
     spans = ", ".join(f"{s.from_}–{s.to}" for s in t.service_hours.spans)
