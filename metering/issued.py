@@ -10,7 +10,6 @@ import json
 import pyarrow as pa
 
 from metering import sqlfiles
-from metering.db import rows, scalar
 from metering.manifest import Issued, issued_months, read_issued_specs
 from metering.workspace import Workspace
 
@@ -21,9 +20,9 @@ _INTS = {"line_no", "specifications"}
 def ensure_tables(con) -> None:
     # spec_headers/spec_lines of warehouses from before manifests held re-billable months:
     # they are derived data, so they are dropped and reloaded from the issued files.
-    if not scalar(con, "select count(*) from information_schema.tables where table_name = 'issued_months'"):
-        con.execute("drop table if exists spec_lines")
-        con.execute("drop table if exists spec_headers")
+    if not sqlfiles.value(con, "catalog/table_exists", {"table": "issued_months"}):
+        con.execute(sqlfiles.fill("migrations/drop_issued_table", table="spec_lines"))
+        con.execute(sqlfiles.fill("migrations/drop_issued_table", table="spec_headers"))
     for name in ISSUED_TABLES:
         sqlfiles.run(con, f"tables/{name}")
     sqlfiles.apply_descriptions(con, ISSUED_TABLES)
@@ -39,7 +38,7 @@ def _insert(con, table: str, columns: dict[str, list]) -> None:
         raise ValueError(f"not an issued table: {table}")
     con.register("issued_arrow", _arrow(columns))
     try:
-        con.execute(f"insert into {table} by name select * from issued_arrow")
+        con.execute(sqlfiles.fill("publish/insert_issued_rows", table=table))
     finally:
         con.unregister("issued_arrow")
 
@@ -97,7 +96,7 @@ def record(con, issued: Issued, specs: list[dict]) -> None:
 
 def _delete(con, month: str) -> None:
     for table in ISSUED_TABLES:
-        con.execute(sqlfiles.sql("publish/delete_month").replace("__table__", table), {"m": month})
+        con.execute(sqlfiles.fill("publish/delete_month", table=table), {"m": month})
 
 
 def sync(con, ws: Workspace) -> list[str]:
@@ -105,7 +104,7 @@ def sync(con, ws: Workspace) -> list[str]:
     (re)loaded or dropped, for the run's log."""
     ensure_tables(con)
     on_disk = issued_months(ws)
-    known = dict(rows(con, "select month, manifest_sha256 from issued_months"))
+    known = dict(sqlfiles.rows(con, "issued/issued_months_known"))
     done = []
     for month, issued in on_disk.items():
         if known.get(month) != issued.sha256:
@@ -125,22 +124,19 @@ def issued_lines(con, month: str) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     cols = ("subscriber_id", "code", "description", "quantity", "unit", "unit_price", "price_unit", "amount",
             "vat_rate", "family")
-    for r in rows(con, "select subscriber_id, code, description, quantity, unit, unit_price, price_unit, "
-                       "cast(amount as varchar), cast(vat_rate as varchar), family from spec_lines "
-                       "where period = $m order by subscriber_id, month, line_no", {"m": month}):
+    for r in sqlfiles.rows(con, "issued/issued_lines", {"m": month}):
         d = dict(zip(cols, r))
         out.setdefault(d["subscriber_id"], []).append(d)
     return out
 
 
 def issued_numbers(con, month: str) -> dict[str, str]:
-    return dict(rows(con, "select subscriber_id, spec_number from spec_headers where month = $m", {"m": month}))
+    return dict(sqlfiles.rows(con, "issued/issued_numbers", {"m": month}))
 
 
 def issued_currencies(con, month: str) -> dict[str, str]:
-    return dict(rows(con, "select subscriber_id, currency from spec_headers where month = $m", {"m": month}))
+    return dict(sqlfiles.rows(con, "issued/issued_currencies", {"m": month}))
 
 
 def issued_aht(con, month: str) -> dict[str, dict]:
-    return {sid: json.loads(a) for sid, a in rows(
-        con, "select subscriber_id, aht from spec_headers where month = $m and aht is not null", {"m": month})}
+    return {sid: json.loads(a) for sid, a in sqlfiles.rows(con, "issued/issued_aht", {"m": month})}
