@@ -324,7 +324,7 @@ def cmd_tariffs(args) -> int:
 
 
 def cmd_demo_data(args) -> int:
-    from metering.demo import generate_workspace
+    from synthetic import generate_workspace
     ws = _workspace()
     size: str | int = int(args.size) if str(args.size).isdigit() else args.size
     info = generate_workspace(ws.root, months=args.months, size=size, fmt=args.format, seed=args.seed,
@@ -342,7 +342,7 @@ def cmd_demo(args) -> int:
     ws = _workspace()
     if not any(p.is_file() for p in ws.inbox.rglob("*")):
         _say(f"Creating a demo workspace in {ws.root}")
-        from metering.demo import generate_workspace
+        from synthetic import generate_workspace
         generate_workspace(ws.root, months=["2026-08", "2026-09", DEMO_MONTH], size="small")
     args.month = DEMO_MONTH
     args.draft = False

@@ -1,4 +1,4 @@
-"""The demo workspace generator (metering/demo.py): deterministic, complete, and in the
+"""The demo workspace generator (synthetic/workspace.py): deterministic, complete, and in the
 input formats of data-contract.md."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from metering.demo import generate_workspace
+from synthetic import generate_workspace
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)$")
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
