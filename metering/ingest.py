@@ -50,10 +50,7 @@ def create_tables(con) -> None:
         for name in (*TABLES, "subscriptions"):
             if name in existing or name == "loaded_files_mtime_ns":
                 continue
-            # DDL of the repository (no data), made temporary
-            ddl = sqlfiles.sql(f"tables/{name}")
-            con.execute(ddl.replace("create table if not exists", "create temp table if not exists", 1)
-                        .replace("create or replace view", "create or replace temp view", 1))
+            con.execute(_temporary(sqlfiles.sql(f"tables/{name}")))
         create_macros(con)
         return
     for name in TABLES:
@@ -63,6 +60,12 @@ def create_tables(con) -> None:
     sqlfiles.run(con, "tables/subscriptions")
     # `create or replace view` drops the view's comments; new tables have none yet
     sqlfiles.apply_descriptions(con, (*TABLES, "subscriptions"))
+
+
+def _temporary(ddl: str) -> str:
+    """A table's DDL of the repository (no data) made temporary, for a read-only warehouse."""
+    return (ddl.replace("create table if not exists", "create temp table if not exists", 1)
+            .replace("create or replace view", "create or replace temp view", 1))
 
 
 MACROS = ("iso_instant", "utc_offset_s")

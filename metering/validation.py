@@ -182,7 +182,8 @@ def _sample(source, table: str, r, n: int = 3) -> list:
         return []
     query = cfg.kwargs["unexpected_rows_query"].format(batch=f'"{table}"')  # {{ }} -> { }, as GX does
     with source.get_engine().connect() as con:
-        return [dict(row._mapping) for row in con.execute(sqlalchemy.text(f"select * from ({query}) limit {n}"))]
+        sample = sqlfiles.fill("validation/unexpected_rows_sample", query=query, rows=str(int(n)))
+        return [dict(row._mapping) for row in con.execute(sqlalchemy.text(sample))]
 
 
 def _summarise(r, sample: list | None = None) -> dict:
