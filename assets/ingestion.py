@@ -14,6 +14,7 @@ from dagster import (
     multi_asset_check,
 )
 
+from assets.progress import report
 from assets.resources import WAREHOUSE_POOL, WarehouseResource, WorkspaceResource
 from metering import validation
 from metering.feeds import FEEDS, ORDER
@@ -25,21 +26,23 @@ COUNTS = ("files", "read", "loaded", "quarantined", "duplicates")
 
 @asset(group_name="ingestion", kinds={"duckdb"}, pool=WAREHOUSE_POOL,
        description="Inbox files loaded into the warehouse tables (subscribers, subscription_versions, calls, "
-                   "interactions, worklogs) and the quarantine; a file already loaded is skipped.")
+                   "interactions, worklogs) and the quarantine; a file already loaded is skipped. First finishes "
+                   "or rolls back what a crashed run left and aligns the issued documents with their manifests.")
 def raw_feeds(context: AssetExecutionContext, workspace: WorkspaceResource,
               warehouse: WarehouseResource) -> MaterializeResult:
+    from metering.issuing import prepare_workspace
+    from metering.limits import Limits
+    limits = Limits.from_env()  # a bad limit is reported before anything is opened
     ws = workspace.get()
-
-    def progress(r):
-        context.log.info(f"{r.path}: {r.status}, read {r.read}, loaded {r.loaded}, "
-                         f"quarantined {r.quarantined}, duplicates {r.duplicates}"
-                         + (f" ({r.reason})" if r.reason else ""))
-
     with warehouse.get_connection() as con:
-        results = ingest(con, ws, progress=progress)
+        for line in prepare_workspace(con, ws, code_version()):
+            report(context, line, detail=True)
+        report(context, f"Loading new inbox files from {ws.inbox}")
+        results = ingest(con, ws, progress=lambda r: report(context, describe(r), detail=True), limits=limits)
         totals = feed_status(con)
+        # published here too, not only at the end of the run: when a blocking check stops
+        # billing, analysts (and `ccmeter status`) still see what was loaded and why
         seconds = publish(con, ws, source=warehouse.path())
-    context.log.info(f"warehouse.duckdb published for analysts in {seconds:.2f} s")
     run = {feed: dict.fromkeys(COUNTS, 0) for feed in ORDER}
     for r in results:
         if r.status == "skipped":
@@ -48,15 +51,37 @@ def raw_feeds(context: AssetExecutionContext, workspace: WorkspaceResource,
         c["files"] += 1
         for k in COUNTS[1:]:
             c[k] += getattr(r, k)
+    new_files = sum(c["files"] for c in run.values())
+    report(context, f"{new_files} new file(s)" + ("" if new_files else " (nothing new)"), detail=True)
     metadata = {feed: MetadataValue.json(run[feed]) for feed in ORDER}
-    metadata["new_files"] = sum(c["files"] for c in run.values())
+    metadata["new_files"] = new_files
     metadata["records_loaded"] = sum(c["loaded"] for c in run.values())
     metadata["records_quarantined"] = sum(c["quarantined"] for c in run.values())
     metadata["unreadable_files"] = MetadataValue.json(
         [{"file": r.path, "rule": r.rule, "reason": r.reason} for r in results
          if r.status in ("unreadable", "rejected")])
     metadata["warehouse_totals"] = MetadataValue.json(totals)
+    metadata["published_s"] = MetadataValue.float(round(seconds, 3))
     return MaterializeResult(metadata=metadata)
+
+
+def describe(result) -> str:
+    """One inbox file's outcome, as the run log and the terminal show it."""
+    if result.status == "rejected":
+        return f"{result.path}: NOT A READABLE FILE, quarantined whole [{result.rule}]: {result.reason}"
+    if result.status == "unreadable":
+        return f"{result.path}: UNREADABLE, quarantined whole: {result.reason}"
+    extra = f"; unknown columns ignored: {', '.join(result.unknown_columns)}" if result.unknown_columns else ""
+    return (f"{result.path}: read {result.read}, loaded {result.loaded}, quarantined {result.quarantined}, "
+            f"duplicates {result.duplicates}{extra}")
+
+
+def code_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ccmeter")
+    except PackageNotFoundError:  # pragma: no cover - a plain checkout
+        return "0+unknown"
 
 
 @multi_asset_check(

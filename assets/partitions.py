@@ -1,22 +1,23 @@
-"""Billing periods as Dagster partitions (architecture.md): months, and quarters for the
-AHT evaluation. Keys: months "2026-10" (as `ccmeter bill 2026-10`), quarters by their
-first day "2026-10-01". Boundaries are in Europe/Amsterdam; a period becomes a partition
-once it has ended (end_offset=0), so "the last partition" is the month just closed."""
+"""Billing periods as Dagster partitions (architecture.md): months "2026-10" (as
+`ccmeter bill 2026-10`) and quarters by their first day "2026-10-01".
+
+Dynamic partitions, added when a period is first run — by `ccmeter bill`, the schedule or
+the launchpad: which months exist is decided by the billing clock (`CCMETER_TODAY`, months
+that have ended, metering.clock) when a run starts, not by the real clock when the code
+location loads, and a workspace's history may start in any year. The partition bar then
+shows the months this workspace billed, not years of "missing" ones."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from dagster import MonthlyPartitionsDefinition, TimeWindowPartitionsDefinition
+from dagster import DagsterInstance, DynamicPartitionsDefinition
 
 from metering.periods import Month, Quarter
 
 TIMEZONE = "Europe/Amsterdam"
 
-monthly = MonthlyPartitionsDefinition(start_date="2025-01", fmt="%Y-%m", timezone=TIMEZONE, end_offset=0)
-
-# Dagster has no quarterly class: a cron time window on the first day of Jan/Apr/Jul/Oct.
-quarterly = TimeWindowPartitionsDefinition(cron_schedule="0 0 1 */3 *", fmt="%Y-%m-%d", start="2025-01-01",
-                                           timezone=TIMEZONE, end_offset=0)
+monthly = DynamicPartitionsDefinition(name="months")
+quarterly = DynamicPartitionsDefinition(name="quarters")
 
 
 def month_of(partition_key: str) -> Month:
@@ -24,8 +25,22 @@ def month_of(partition_key: str) -> Month:
 
 
 def quarter_of(partition_key: str) -> Quarter:
-    return Quarter.of(datetime.strptime(partition_key, "%Y-%m-%d").date())
+    try:
+        return Quarter.of(datetime.strptime(partition_key, "%Y-%m-%d").date())
+    except ValueError:
+        raise ValueError(f"quarter partition {partition_key!r}: expected the quarter's first day, "
+                         "e.g. 2026-10-01") from None
 
 
 def quarter_key(quarter: Quarter) -> str:
     return quarter.first.strftime("%Y-%m-%d")
+
+
+def ensure_partition(instance: DagsterInstance, partitions: DynamicPartitionsDefinition, key: str) -> None:
+    """Adds `key` to the dynamic partitions once (validated first: a month or a quarter)."""
+    if partitions is monthly:
+        key = str(month_of(key))
+    else:
+        quarter_of(key)
+    if not instance.has_dynamic_partition(partitions.name, key):
+        instance.add_dynamic_partitions(partitions.name, [key])

@@ -48,12 +48,11 @@ class WarehouseResource(DuckDBResource):
             adopt_published(Workspace.from_env())  # a workspace from before the work database
         import os
 
-        from dagster import get_dagster_logger
-
+        from assets.progress import warn
         from metering.db import connect_waiting
         # ccmeter's own wait for a lock another run holds: one log line naming the holder,
         # then up to CCMETER_LOCK_TIMEOUT (dagster-duckdb's retry loop says nothing)
-        con = connect_waiting(path, on_wait=get_dagster_logger().info,
+        con = connect_waiting(path, on_wait=warn,
                               memory_limit=os.environ.get("CCMETER_MEMORY_LIMIT"),
                               temp_directory=os.environ.get("CCMETER_TEMP_DIR"))
         try:

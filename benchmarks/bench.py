@@ -479,7 +479,7 @@ def run_stages(ws, month: str, *, memory_limit: str | None = None, temp_dir: str
         with runner.stage("rating", "floor", floor) as st:
             with timed_calls([(billing, "load_subscribers", "load_subscribers"),
                               (billing, "load_contracts", "load_contracts"),
-                              (billing, "build_usage", "build_usage")]
+                              (billing, "ensure_usage", "build_usage")]
                              + [(mod, "rate", f"rate.{f}") for mod, f in zip(modules, FAMILIES)]) as split:
                 bill = bill_month(con, m, catalog)
             st.rows = scalar(con, "select count(*) from usage where month = $m", {"m": month})

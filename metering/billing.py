@@ -19,7 +19,7 @@ from metering.ingest import create_tables
 from metering.lines import Anomaly, ContractError, FamilyResult, Line
 from metering.money import fmt
 from metering.periods import Month
-from metering.routing import build_usage
+from metering.routed_usage import ensure_usage
 from metering.specification import FAMILY_ORDER, build, spec_number, totals
 
 UNRATED_MESSAGES = {
@@ -102,7 +102,7 @@ def prepare(con, catalog: Catalog) -> Prepared:
     create_tables(con)
     subscribers = load_subscribers(con)
     contracts = load_contracts(con)
-    build_usage(con, subscribers, contracts)
+    ensure_usage(con, subscribers, contracts)
     return Prepared(con, catalog, subscribers, contracts)
 
 

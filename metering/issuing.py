@@ -312,8 +312,8 @@ def already_issued(con, ws: Workspace, month: Month) -> IssueResult | None:
         return None
     issued_db.sync(con, ws)
     from metering.contracts import load_contracts, load_subscribers
-    from metering.routing import build_usage
-    build_usage(con, load_subscribers(con), load_contracts(con))
+    from metering.routed_usage import ensure_usage
+    ensure_usage(con, load_subscribers(con), load_contracts(con))
     late = len(late_records(con, [str(month)]))
     return IssueResult(str(month), found, True, late=late, directory=ws.month_dir(str(month)))
 
@@ -405,3 +405,20 @@ def draft_month(con, ws: Workspace, month: Month, catalog: Catalog, *, pdf: bool
         (directory / name).unlink(missing_ok=True)
     atomic_write(listing, (json.dumps(sorted(written), indent=2) + "\n").encode())
     return planned.bill, directory
+
+
+# --------------------------------------------------------------------------- each run
+def prepare_workspace(con, ws: Workspace, version: str) -> list[str]:
+    """What every run that writes does first: finish or roll back what a crashed run
+    left, adopt month folders written before manifests existed, and bring the
+    warehouse's issued documents in line with the manifests. Returns what it did, one
+    line each, for the run's log."""
+    from metering.ingest import create_tables
+    from metering.manifest import adopt_legacy, recover
+    said = list(recover(ws))
+    create_tables(con)
+    loaded = [{"path": p, "sha256": h} for p, h in rows(con, "select path, sha256 from loaded_files order by file_id")]
+    said += [f"{month}: specification files without a manifest were adopted as issued (manifest written)"
+             for month in adopt_legacy(ws, loaded, version)]
+    said += list(issued_db.sync(con, ws))
+    return said

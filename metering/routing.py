@@ -70,6 +70,6 @@ def build_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, li
     tables = routing_tables(subscribers, contracts)
     for name, table in tables.items():
         materialise(con, name, table)
-    # `create or replace` drops a table's comments: describe the new ones again
-    sqlfiles.apply_descriptions(con, tables)
     sqlfiles.run(con, "marts/usage")
+    # `create or replace` drops a table's comments: describe the new ones again
+    sqlfiles.apply_descriptions(con, (*tables, "usage"))

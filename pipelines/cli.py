@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,18 +21,6 @@ def _say(msg: str) -> None:
 def _workspace():
     from metering.workspace import Workspace
     return Workspace.from_env().ensure()
-
-
-def setup_dagster_home(ws) -> Path:
-    """DAGSTER_HOME under the workspace, with the repository's dagster.yaml in it
-    (Dagster reads its instance configuration only from $DAGSTER_HOME)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or ws.dagster_home)
-    home.mkdir(parents=True, exist_ok=True)
-    src = REPO / "dagster.yaml"
-    if src.exists() and not (home / "dagster.yaml").exists():
-        shutil.copyfile(src, home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
 
 
 def _connect(ws, read_only: bool = False):
@@ -74,34 +61,29 @@ def _read_workspace():
     return Workspace.from_env()
 
 
-def _print_ingest(result) -> None:
-    if result.status == "rejected":
-        _say(f"  {result.path}: NOT A READABLE FILE, quarantined whole [{result.rule}]: {result.reason}")
-    elif result.status == "unreadable":
-        _say(f"  {result.path}: UNREADABLE, quarantined whole: {result.reason}")
-    else:
-        extra = f"; unknown columns ignored: {', '.join(result.unknown_columns)}" if result.unknown_columns else ""
-        _say(f"  {result.path}: read {result.read}, loaded {result.loaded}, quarantined {result.quarantined}, "
-             f"duplicates {result.duplicates}{extra}")
+def _indented(msg: str) -> None:
+    _say(f"      {msg}")
+
+
+def _checks_stopped(exc, what: str) -> int:
+    _say(f"{what} stopped: the loaded data is unsafe to bill (blocking checks failed):")
+    for problem in exc.problems:
+        _say(f"  - {problem}")
+    return 1
 
 
 def cmd_ingest(args) -> int:
-    from metering.ingest import ingest
+    """`ingest_job`: load, check, route, publish."""
     from metering.limits import Limits
-    limits = Limits.from_env()  # a bad limit is reported before anything is opened
+    from pipelines.runner import ChecksFailed, run_job
+    Limits.from_env()  # a bad limit is reported before anything is opened
     ws = _workspace()
-    con = _connect(ws)
     t0 = time.perf_counter()
-    _say(f"Loading new inbox files from {ws.inbox}")
     try:
-        results = ingest(con, ws, progress=_print_ingest, limits=limits)
-    except BaseException:
-        con.close()
-        raise
-    _finish(con, ws)
-    new = [r for r in results if r.status != "skipped"]
-    _say(f"{len(new)} new file(s) in {time.perf_counter() - t0:.1f} s"
-         + ("" if new else " (nothing new)"))
+        run_job(ws, "ingest_job", say=_progress_line)
+    except ChecksFailed as exc:
+        return _checks_stopped(exc, "Ingestion loaded the files, but billing would be")
+    _say(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -113,105 +95,78 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _prepare_run(con, ws) -> None:
-    """What every run that writes does first: finish or roll back what a crashed run
-    left, adopt month folders written before manifests existed, and bring the
-    warehouse's issued documents in line with the manifests."""
-    from metering import issued as issued_db
-    from metering.db import rows
-    from metering.ingest import create_tables
-    from metering.manifest import adopt_legacy, recover
-    for line in recover(ws):
-        _say(f"      {line}")
-    create_tables(con)
-    loaded = [{"path": p, "sha256": h} for p, h in rows(con, "select path, sha256 from loaded_files order by file_id")]
-    for month in adopt_legacy(ws, loaded, _version()):
-        _say(f"      {month}: specification files without a manifest were adopted as issued (manifest written)")
-    for line in issued_db.sync(con, ws):
-        _say(f"      {line}")
-
-
 def cmd_bill(args) -> int:
+    """`bill_month_job` (or the draft / unchecked variant) for the month, in process."""
     from metering.catalog import load_catalog
     from metering.clock import check_ended
-    from metering.ingest import ingest
-    from metering.issuing import already_issued, draft_month, issue_month
+    from metering.limits import Limits
     from metering.manifest import read_manifest
     from metering.periods import Month
+    from pipelines.runner import ChecksFailed, run_job
     month = Month.parse(args.month)
-    catalog = load_catalog()
+    load_catalog()  # a broken tariff stops the run before anything is loaded
+    Limits.from_env()
     ws = _workspace()
     if not args.draft and read_manifest(ws, str(month)) is None:
-        check_ended(month)  # an open or future month is refused before anything is done
-    setup_dagster_home(ws)
-    con = _connect(ws)
+        check_ended(month)  # an open or future month is refused before anything is loaded
     t0 = time.perf_counter()
-    _prepare_run(con, ws)
-    _say(f"[1/3] Loading new inbox files from {ws.inbox}")
-    new = [r for r in ingest(con, ws, progress=_print_ingest) if r.status != "skipped"]
-    _say(f"      {len(new)} new file(s)")
-    if not args.draft:
-        done = already_issued(con, ws, month)
-        if done:
-            _finish(con, ws)
-            _report_issued(done)
-            return 0
-    if not args.skip_checks:
-        con.close()
-        unsafe = _blocking_checks(ws)
-        con = _connect(ws)
-        if unsafe:
-            _finish(con, ws)  # what was loaded is published; nothing was billed
-            _say("Billing stopped: the loaded data is unsafe to bill (blocking checks failed):")
-            for problem in unsafe:
-                _say(f"  - {problem}")
-            return 1
+    name = ("draft" if args.draft else "bill") + "_month" + ("_unchecked" if args.skip_checks else "") + "_job"
+    step = "draft_specifications" if args.draft else "issue_month"
+    config = {step: {"config": {"pdf": not args.no_pdf, "workers": args.workers}}}
+    try:
+        outcome = run_job(ws, name, partition=str(month), op_config=config, say=_progress_line)
+    except ChecksFailed as exc:
+        return _checks_stopped(exc, "Billing")
     if args.draft:
-        _say(f"[2/3] Rating {month} as a draft (with the adjustments issuing it now would carry)")
-        bill, directory = draft_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers)
-        _finish(con, ws)
-        _say("[3/3] Draft written (unnumbered, nothing recorded)")
+        meta = outcome.metadata["draft_specifications"]
         _say("")
-        _say(f"Draft of {month} in {time.perf_counter() - t0:.1f} s: {len(bill.specs)} specification(s)")
-        for cur, total in bill.totals_by_currency().items():
+        _say(f"Draft of {month} in {time.perf_counter() - t0:.1f} s: {meta['specifications']} specification(s) "
+             "(unnumbered, nothing recorded)")
+        for cur, total in meta["totals"].items():
             _say(f"  total {cur}: {total}")
-        _say(f"  files: {directory}")
+        _say(f"  files: {meta['directory']}")
         return 0
-    _say(f"[2/3] Rating {month}, re-rating the issued months of the look-back")
-    result = issue_month(con, ws, month, catalog, pdf=not args.no_pdf, workers=args.workers, version=_version(),
-                         progress=lambda m: _say(f"      {m[0].upper()}{m[1:]}"))
-    quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
-    _finish(con, ws)
-    bill = result.bill
-    if not bill.specs:
+    meta = outcome.metadata["specifications"]
+    if meta["already_issued"]:
+        _report_issued(month, meta)
+        return 0
+    anomalies = outcome.metadata["anomalies"]
+    if not meta["specifications"]:
         _say(f"warning: nothing was billed for {month}: no subscriber has a line, a ledger movement or an "
              "adjustment that month (is the inbox complete?)")
-    adjusted = sum(1 for s in bill.specs if s["adjustments"])
-    credit = sum(1 for s in bill.specs if s["document_type"] == "credit_note")
     _say("")
     _say(f"Issued {month} in {time.perf_counter() - t0:.1f} s")
-    _say(f"  specifications: {len(bill.specs)} ({credit} credit note(s); {adjusted} with adjustments of "
-         f"earlier months)")
-    for cur, total in result.totals().items():
+    _say(f"  specifications: {meta['specifications']} ({meta['credit_notes']} credit note(s); "
+         f"{meta['adjusted_subscribers']} with adjustments of earlier months)")
+    for cur, total in meta["totals"].items():
         _say(f"  total {cur}: {total}")
-    _say(f"  contract errors: {len(bill.errors)} (subscribers not billed; see anomalies.csv)")
-    _say(f"  anomalies: {len(bill.anomalies)}")
-    _say(f"  quarantined records (all time): {quarantined}  (ccmeter quarantine)")
-    _say(f"  files: {result.directory} (manifest.json lists them; `ccmeter verify {month}` checks them)")
+    _say(f"  contract errors: {meta['contract_errors']} (subscribers not billed; see anomalies.csv)")
+    _say(f"  anomalies: {anomalies['anomalies']}")
+    _say(f"  quarantined records (all time): {meta['quarantined_records']}  (ccmeter quarantine)")
+    _say(f"  files: {meta['directory']} (manifest.json lists them; `ccmeter verify {month}` checks them)")
+    _say(f"  Dagster run: {outcome.run_id} (dagster dev shows it)")
     return 0
 
 
-def _report_issued(done) -> None:
-    issued = done.issued
+def _progress_line(msg: str, level: str) -> None:
+    """A step's heading as it comes, the lines under it indented, warnings on stderr."""
+    if level == "warning":
+        print(f"ccmeter: {msg}", file=sys.stderr, flush=True)
+    else:
+        _say(f"  {msg}" if level == "detail" else msg)
+
+
+def _report_issued(month, meta: dict) -> None:
     _say("")
-    _say(f"{done.month} was issued at {issued.issued_at}; nothing was changed "
+    _say(f"{month} was issued at {meta['issued_at']}; nothing was changed "
          "(an issued month is final: corrections go on the next issued month)")
-    _say(f"  specifications: {len(issued.specifications())}")
-    for cur, total in done.totals().items():
+    _say(f"  specifications: {meta['specifications']}")
+    for cur, total in meta["totals"].items():
         _say(f"  total {cur}: {total}")
-    _say(f"  records that arrived for {done.month} after it was issued: {done.late}"
-         + (" (billed as adjustments when a later month is issued)" if done.late else ""))
-    _say(f"  files: {done.directory}")
+    late = meta["late_records"]
+    _say(f"  records that arrived for {month} after it was issued: {late}"
+         + (" (billed as adjustments when a later month is issued)" if late else ""))
+    _say(f"  files: {meta['directory']}")
 
 
 def cmd_verify(args) -> int:
@@ -233,30 +188,16 @@ def cmd_verify(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from assets.ingestion import describe
     from metering.rebuild import rebuild
     ws = _workspace()
     _say("Rebuilding the warehouse from the inbox and the issued files")
-    backup, results = rebuild(ws, progress=_print_ingest, publish=_finish,
+    backup, results = rebuild(ws, progress=lambda r: _say(f"  {describe(r)}"), publish=_finish,
                               on_wait=lambda msg: print(f"ccmeter: {msg}", file=sys.stderr, flush=True))
     if backup:
         _say(f"  the previous warehouse was kept as {backup}")
     _say(f"  {len(results)} inbox file(s) loaded")
     return cmd_verify(argparse.Namespace(month=None))
-
-
-def _blocking_checks(ws) -> list[str]:
-    """The checks the Dagster assets block on, for the CLI: reconciliation per feed and
-    the critical Great Expectations expectations of every feed."""
-    from metering import validation
-    con = _connect(ws)
-    try:
-        problems = [f"{feed}: {p}" for feed, r in validation.reconcile(con).items() for p in r["problems"]]
-    finally:
-        con.close()
-    _say("      validating the loaded feeds (Great Expectations)")
-    for feed, outcome in validation.validate_feeds(ws.work_db).items():
-        problems += [f"{feed}: {r['expectation']}: {r['message']}" for r in outcome.critical_failed]
-    return problems
 
 
 def cmd_status(args) -> int:

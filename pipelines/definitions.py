@@ -9,6 +9,7 @@ runs one at a time, since DuckDB has one writer.
 """
 
 import hashlib
+from datetime import date
 
 from dagster import (
     AssetSelection,
@@ -16,50 +17,83 @@ from dagster import (
     DefaultSensorStatus,
     Definitions,
     RunRequest,
-    ScheduleDefinition,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
-    build_schedule_from_partitioned_job,
     define_asset_job,
     in_process_executor,
+    schedule,
     sensor,
 )
 
-from assets import all_assets, all_checks, monthly_specifications, quarterly_aht, raw_feeds
-from assets.partitions import TIMEZONE, monthly, quarter_key, quarterly
+from assets import (
+    all_assets,
+    all_checks,
+    analytics_warehouse,
+    draft_specifications,
+    issue_month_assets,
+    quarterly_aht,
+    raw_feeds,
+    routed_usage,
+)
+from assets.partitions import TIMEZONE, ensure_partition, monthly, quarter_key, quarterly
 from assets.resources import WorkspaceResource, build_resources
-from metering.periods import Quarter
+from metering.periods import Month, Quarter
+
+# The checks that gate rating: loaded data (reconciliation, Great Expectations) and routing.
+INPUT_CHECKS = AssetSelection.checks_for_assets(raw_feeds, routed_usage)
 
 ingest_job = define_asset_job(
-    "ingest_job", selection=AssetSelection.assets(raw_feeds),
-    description="Load new inbox files and run the ingestion checks (reconciliation, contract suites).")
+    "ingest_job", selection=AssetSelection.assets(raw_feeds, routed_usage, analytics_warehouse),
+    description="Load new inbox files, route the usage, run their checks, publish warehouse.duckdb.")
 
+_BILL = AssetSelection.assets(raw_feeds, routed_usage, issue_month_assets, analytics_warehouse)
 bill_month_job = define_asset_job(
-    "bill_month_job", selection=AssetSelection.assets(raw_feeds, monthly_specifications), partitions_def=monthly,
-    description="Ingest, check (blocking: a failed critical check stops billing), then bill the partition's month.")
+    "bill_month_job", selection=_BILL, partitions_def=monthly,
+    description="Ingest, check (blocking: a failed check stops billing), route, then issue the partition's month "
+                "and publish warehouse.duckdb. `ccmeter bill YYYY-MM` runs this job.")
+
+bill_month_unchecked_job = define_asset_job(
+    "bill_month_unchecked_job", selection=_BILL - INPUT_CHECKS, partitions_def=monthly,
+    description="bill_month_job without the input checks (`ccmeter bill --skip-checks`); the staged-file check "
+                "before the commit still runs.")
+
+draft_month_job = define_asset_job(
+    "draft_month_job", selection=AssetSelection.assets(raw_feeds, routed_usage, draft_specifications,
+                                                       analytics_warehouse), partitions_def=monthly,
+    description="Ingest, check, route, then write a draft of the partition's month (`ccmeter bill --draft`).")
+
+draft_month_unchecked_job = define_asset_job(
+    "draft_month_unchecked_job", selection=AssetSelection.assets(raw_feeds, routed_usage, draft_specifications,
+                                                                 analytics_warehouse) - INPUT_CHECKS,
+    partitions_def=monthly, description="draft_month_job without the input checks (`--draft --skip-checks`).")
 
 aht_job = define_asset_job(
-    "aht_job", selection=AssetSelection.assets(quarterly_aht), partitions_def=quarterly,
-    description="Evaluate the quarter's AHT per subscriber with messaging.")
-
-bill_previous_month = build_schedule_from_partitioned_job(
-    bill_month_job, name="bill_previous_month", day_of_month=1, hour_of_day=3, minute_of_hour=0,
-    default_status=DefaultScheduleStatus.STOPPED,  # switched on per deployment (UI or `dagster schedule start`)
-    description="On the 1st at 03:00 Europe/Amsterdam: bill the month that just ended.")
+    "aht_job", selection=AssetSelection.assets(routed_usage, quarterly_aht, analytics_warehouse),
+    partitions_def=quarterly, description="Evaluate the quarter's AHT per subscriber with messaging.")
 
 
-def _aht_run(context):
-    """After a quarter closes: evaluate it (the quarter that ended before this tick)."""
-    tick = context.scheduled_execution_time
-    previous = Quarter.of(tick.date().replace(day=1))
-    previous = Quarter(previous.year - 1, 4) if previous.q == 1 else Quarter(previous.year, previous.q - 1)
-    return RunRequest(partition_key=quarter_key(previous))
+def previous_month(day: date) -> Month:
+    return Month(day.year - 1, 12) if day.month == 1 else Month(day.year, day.month - 1)
 
 
-evaluate_previous_quarter = ScheduleDefinition(
-    name="evaluate_previous_quarter", job=aht_job, cron_schedule="0 4 1 1,4,7,10 *", execution_timezone=TIMEZONE,
-    execution_fn=_aht_run, default_status=DefaultScheduleStatus.STOPPED,
-    description="On the first day of a quarter at 04:00: the AHT evaluation of the last one.")
+@schedule(job=bill_month_job, cron_schedule="0 3 1 * *", execution_timezone=TIMEZONE,
+          default_status=DefaultScheduleStatus.STOPPED,  # switched on per deployment (UI or `dagster schedule start`)
+          description="On the 1st at 03:00 Europe/Amsterdam: bill the month that just ended.")
+def bill_previous_month(context: ScheduleEvaluationContext):
+    key = str(previous_month(context.scheduled_execution_time.date()))
+    ensure_partition(context.instance, monthly, key)
+    return RunRequest(run_key=f"bill-{key}", partition_key=key)
+
+
+@schedule(job=aht_job, cron_schedule="0 4 1 1,4,7,10 *", execution_timezone=TIMEZONE,
+          default_status=DefaultScheduleStatus.STOPPED,
+          description="On the first day of a quarter at 04:00: the AHT evaluation of the last one.")
+def evaluate_previous_quarter(context: ScheduleEvaluationContext):
+    previous = Quarter.of(previous_month(context.scheduled_execution_time.date()).first)
+    key = quarter_key(previous)
+    ensure_partition(context.instance, quarterly, key)
+    return RunRequest(run_key=f"aht-{key}", partition_key=key)
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
@@ -102,7 +136,8 @@ def inbox_sensor(context: SensorEvaluationContext, workspace: WorkspaceResource)
 defs = Definitions(
     assets=all_assets,
     asset_checks=all_checks,
-    jobs=[ingest_job, bill_month_job, aht_job],
+    jobs=[ingest_job, bill_month_job, bill_month_unchecked_job, draft_month_job, draft_month_unchecked_job,
+          aht_job],
     schedules=[bill_previous_month, evaluate_previous_quarter],
     sensors=[inbox_sensor],
     resources=build_resources(),

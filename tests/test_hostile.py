@@ -328,7 +328,6 @@ def test_sensor_run_key_changes_with_content(tmp_workspace, monkeypatch):
 import errno  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import duckdb  # noqa: E402
 
@@ -422,10 +421,18 @@ def test_writer_waits_for_the_lock_then_goes_on(home, capsys, monkeypatch):
     ws = _ingested(home)
     drop(ws, "calls", "b.csv", calls_csv(call("B1")))
     monkeypatch.setenv("CCMETER_LOCK_TIMEOUT", "60")
-    with _Holder(ws.work_db, read_only=False, seconds=2) as holder:  # another run writing
-        t0 = time.monotonic()
+    import assets.progress
+    told = assets.progress.warn
+    with _Holder(ws.work_db, read_only=False, seconds=120) as holder:  # another run writing
+
+        def finish_other_run(message):  # the other run ends once this one says it waits
+            told(message)
+            holder.kill()
+            holder.wait()
+
+        monkeypatch.setattr(assets.progress, "warn", finish_other_run)
         assert main(["ingest"]) == 0
-        assert time.monotonic() - t0 >= 0.5
+        assert holder.returncode is not None  # it did wait for the other run
     captured = capsys.readouterr()
     assert f"waiting for the warehouse {ws.work_db} (held by PID {holder.pid})" in captured.err
     assert "calls/b.csv: read 1, loaded 1" in captured.out
@@ -488,7 +495,7 @@ def test_storage_faults_are_one_line(home, capsys, monkeypatch, fault):
     def failing(*args, **kwargs):
         raise fault
 
-    monkeypatch.setattr("metering.ingest.ingest", failing)
+    monkeypatch.setattr("assets.ingestion.ingest", failing)  # the step of ingest_job
     assert main(["ingest"]) == 5
     line = _one_line(capsys.readouterr().err)
     assert line.startswith("ccmeter: cannot write: ")
@@ -503,7 +510,7 @@ def test_unexpected_fault_is_one_line_too(home, capsys, monkeypatch):
     def failing(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr("metering.ingest.ingest", failing)
+    monkeypatch.setattr("assets.ingestion.ingest", failing)  # the step of ingest_job
     assert main(["ingest"]) == 70
     assert _one_line(capsys.readouterr().err) == \
         "ccmeter: internal error: RuntimeError: boom (run with --debug for the traceback)"

@@ -3,7 +3,7 @@
 -- A working table of the run (temp: rebuilt every run, never stale in the warehouse).
 -- family is null when nothing rates it (an anomaly: unknown subscriber or no
 -- subscription), 'none' for unanswered inbound legs (not usage).
-create or replace temp table usage as
+create or replace table usage as
 with call_legs as (
     select
         'calls' as feed, call_id as record_id, subscriber_id,

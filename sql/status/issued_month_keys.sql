@@ -1,0 +1,2 @@
+-- Every month with issued specifications, oldest first.
+select distinct month from spec_headers order by month

@@ -1,0 +1,2 @@
+-- Records in the quarantine, all time.
+select count(*) as records from quarantine
