@@ -20,7 +20,7 @@ _INTS = {"line_no", "specifications"}
 def ensure_tables(con) -> None:
     # spec_headers/spec_lines of warehouses from before manifests held re-billable months:
     # they are derived data, so they are dropped and reloaded from the issued files.
-    if not sqlfiles.value(con, "catalog/table_exists", {"table": "issued_months"}):
+    if not sqlfiles.value(con, "status/table_exists", {"t": "issued_months"}):
         con.execute(sqlfiles.fill("migrations/drop_issued_table", table="spec_lines"))
         con.execute(sqlfiles.fill("migrations/drop_issued_table", table="spec_headers"))
     for name in ISSUED_TABLES:

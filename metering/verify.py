@@ -52,4 +52,4 @@ def verify(ws: Workspace, months: list[str] | None = None) -> tuple[list[str], l
 
 
 def _has(con, table: str) -> bool:
-    return bool(sqlfiles.value(con, "catalog/table_exists", {"table": table}))
+    return bool(sqlfiles.value(con, "status/table_exists", {"t": table}))
