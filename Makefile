@@ -19,9 +19,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ccmeter demo
 
-## Run the test suite (exit code 5, "no tests collected", counts as a failure here)
+## Lint (ruff), dead code (vulture), types (mypy on metering/), settings of all three in
+## pyproject.toml; then the test suite (exit code 5, "no tests collected", fails here)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/vulture
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

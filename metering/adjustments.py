@@ -70,8 +70,10 @@ def differences(rerated: list[Line], issued: list[dict], period: str, adjusts: s
             continue
         qty = (a.quantity if a else Decimal(0)) - (b.quantity if b else Decimal(0))
         ref = a or b
+        assert ref is not None  # k comes from one side or the other
         code, _, price_unit, _ = k
         out.append(Adjustment(
-            code, f"{ref.description} (correction of {period})", qty, ref.unit, ref.unit_price, price_unit,
-            Fraction(amount), ref.vat_rate, "X3", ref.family, rounded=amount, period=period, adjusts=adjusts))
+            code=code, description=f"{ref.description} (correction of {period})", quantity=qty, unit=ref.unit,
+            unit_price=ref.unit_price, price_unit=price_unit, exact=Fraction(amount), vat_rate=ref.vat_rate,
+            rule="X3", family=ref.family, rounded=amount, period=period, adjusts=adjusts))
     return out

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+import duckdb
+
 from metering import sqlfiles
 from metering.catalog import FAMILIES, Catalog
 from metering.context import BillingInput
@@ -33,7 +35,7 @@ UNRATED_MESSAGES = {
 class Prepared:
     """What rating any month needs, built once per run: subscribers, contracts and the
     routed `usage` table of all history."""
-    con: object
+    con: duckdb.DuckDBPyConnection
     catalog: Catalog
     subscribers: dict[str, Subscriber]
     contracts: dict[str, list[Row]]
@@ -213,6 +215,7 @@ def _invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line 
     subtotal, _, _ = totals(lines)
     if Decimal("0") < subtotal < minimum:
         gap = minimum - subtotal
-        return Line("invoice.minimum", f"Minimum invoice amount {fmt(minimum)}", 1, "invoice", gap, "invoice",
-                    Fraction(gap), t.vat.rate, "L2", "remote_support")
+        return Line(code="invoice.minimum", description=f"Minimum invoice amount {fmt(minimum)}", quantity=1,
+                    unit="invoice", unit_price=gap, price_unit="invoice", exact=Fraction(gap),
+                    vat_rate=t.vat.rate, rule="L2", family="remote_support")
     return None

@@ -14,14 +14,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Callable, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FAMILIES = ("answering", "service_pack", "klippekort", "interact", "remote_support")
 
 T = TypeVar("T")
+F = TypeVar("F", bound="FamilyBase")
 
 
 class CatalogError(ValueError):
@@ -64,6 +65,28 @@ def _fraction(value: Any, what: str) -> Decimal:
 def _max_price() -> Decimal:
     from metering.limits import Limits
     return Limits.from_env().max_price
+
+
+def _one_of(*names: str) -> Callable[[str], str]:
+    def check(name: str) -> str:
+        if name not in names:
+            raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+        return name
+    return check
+
+
+# The names a tariff file may use as keys. A row's item (a str) indexes these maps, so
+# they are `str` to the type checker and checked against the list when a file loads.
+AnsweringPlanName = Annotated[str, AfterValidator(_one_of("BASIC", "SMART", "PLUS", "PREMIUM"))]
+PackName = Annotated[str, AfterValidator(_one_of("1h", "3h", "10h"))]
+CardSize = Annotated[str, AfterValidator(_one_of("10", "20", "30"))]
+KlipAddonName = Annotated[str, AfterValidator(_one_of("monthly_check", "quarterly_check", "phone_support",
+                                                      "callout_8h", "callout_6h", "callout_4h"))]
+InteractPlanName = Annotated[str, AfterValidator(_one_of("HUB", "PRO"))]
+InteractOptionName = Annotated[str, AfterValidator(_one_of("generic_api", "chatbot_api"))]
+OneOffName = Annotated[str, AfterValidator(_one_of("activation", "channel", "training", "integration",
+                                                   "api_activation"))]
+RemoteAddonName = Annotated[str, AfterValidator(_one_of("pager", "lpas"))]
 
 
 class Strict(BaseModel):
@@ -140,8 +163,11 @@ class HoursSpan(Strict):
         return lo, hi
 
 
+Weekday = Literal[0, 1, 2, 3, 4, 5, 6]  # Monday = 0, as Python's date.weekday()
+
+
 class WeeklyHours(Strict):
-    weekdays: tuple[int, ...]
+    weekdays: tuple[Weekday, ...]
     spans: tuple[HoursSpan, ...]
 
     @cached_property
@@ -270,7 +296,7 @@ class MessagingTariff(GraduatedService):
     aht_threshold_s: int
     aht_per_minute: Price
     aht_deviation: Decimal
-    aht_reestablish: Assumed[str]
+    aht_reestablish: Assumed[Literal["half_up_actual"]]  # fixed (M3), see FIXED_SETTINGS
 
     @field_validator("aht_deviation", mode="before")
     @classmethod
@@ -300,14 +326,14 @@ class Reports(Strict):
 
 class AnsweringTariff(FamilyBase):
     family: Literal["answering"]
-    plans: dict[Literal["BASIC", "SMART", "PLUS", "PREMIUM"], AnsweringPlan]
-    hours_every_day: Assumed[bool]
+    plans: dict[AnsweringPlanName, AnsweringPlan]
+    hours_weekdays: Assumed[tuple[Weekday, ...]]  # A1: the days the plans' hours apply
     phone: PhoneTariff
     messaging: MessagingTariff
     options: dict[str, FeeOption]
     reports: Reports
     training_per_hour: Price
-    training_increment: Assumed[str]
+    training_increment: Assumed[Literal["minute"]]  # fixed (T1)
     direct: Direct
     bundle_discount: Decimal
 
@@ -330,6 +356,9 @@ class AnsweringTariff(FamilyBase):
                 raise ValueError(f"options.{name}.sms: an SMS bundle needs its size")
         if set(self.direct.packages) != {"package_5h", "package_15h", "package_25h"}:
             raise ValueError("direct.packages must be package_5h, package_15h, package_25h")
+        days = self.hours_weekdays.value
+        if not days or len(set(days)) != len(days):
+            raise ValueError("hours_weekdays.value: name each day once (Monday = 0 … Sunday = 6), at least one")
         return self
 
 
@@ -348,7 +377,7 @@ class Travel(Strict):
 class ServicePackTariff(FamilyBase):
     family: Literal["service_pack"]
     unit_minutes: int = Field(gt=0)
-    packs: dict[Literal["1h", "3h", "10h"], Pack]
+    packs: dict[PackName, Pack]
     auto_renew_default: bool
     travel: Travel
     service_hours: WeeklyHours
@@ -381,12 +410,11 @@ class Forfeiture(Strict):
 class KlippekortTariff(FamilyBase):
     family: Literal["klippekort"]
     hour_rate: Assumed[Price]
-    cards: dict[Literal["10", "20", "30"], Card]
+    cards: dict[CardSize, Card]
     onsite_travel_hours: Assumed[Decimal]
     auto_renew_default: Assumed[bool]
-    overflow_at_full_rate: Assumed[bool]
-    addons: dict[Literal["monthly_check", "quarterly_check", "phone_support",
-                         "callout_8h", "callout_6h", "callout_4h"], KlipAddon]
+    overflow_at_full_rate: Assumed[Literal[True]]  # fixed (K5)
+    addons: dict[KlipAddonName, KlipAddon]
     forfeiture: Forfeiture
 
     @model_validator(mode="before")
@@ -405,7 +433,7 @@ class KlippekortTariff(FamilyBase):
         return data
 
     def card_price(self, size: str, day: date) -> Decimal:
-        c = self.cards[size]  # type: ignore[index]
+        c = self.cards[size]
         return Decimal(c.klip) * self.hour_rate.value.at(day) * (1 - c.discount)
 
 
@@ -418,7 +446,7 @@ class InteractPlan(Strict):
 
 class InteractOption(Strict):
     fee: Price
-    requires: str | None = None
+    requires: Literal["generic_api", "chatbot_api"] | None = None  # I2: sold only together with that option
 
 
 class OneOff(Strict):
@@ -429,12 +457,21 @@ class OneOff(Strict):
 
 class InteractTariff(FamilyBase):
     family: Literal["interact"]
-    plans: dict[Literal["HUB", "PRO"], InteractPlan]
+    plans: dict[InteractPlanName, InteractPlan]
     minimum_users: int
-    options: dict[Literal["generic_api", "chatbot_api"], InteractOption]
-    one_offs: dict[Literal["activation", "channel", "training", "integration", "api_activation"], OneOff]
+    options: dict[InteractOptionName, InteractOption]
+    one_offs: dict[OneOffName, OneOff]
     term_months: int
-    early_termination_default: Assumed[str]
+    early_termination_default: Assumed[Literal["remaining_months_x_last_day_charge"]]  # fixed (I4)
+
+    @model_validator(mode="after")
+    def _requires_other_option(self) -> "InteractTariff":
+        for name, option in self.options.items():
+            if option.requires == name:
+                raise ValueError(f"options.{name}.requires: an option cannot require itself")
+            if option.requires is not None and option.requires not in self.options:
+                raise ValueError(f"options.{name}.requires: {option.requires} is not an option of this tariff")
+        return self
 
 
 # --- remote support ----------------------------------------------------------------
@@ -446,13 +483,30 @@ class RemoteAddon(Strict):
 class RemoteSupportTariff(FamilyBase):
     family: Literal["remote_support"]
     hour_rate: Price
-    increment: Assumed[str]
-    all_activities_at_rate: Assumed[bool]
+    increment: Assumed[Literal["minute"]]  # fixed (L1)
+    all_activities_at_rate: Assumed[Literal[True]]  # fixed (L1)
     session_minimum: Price
     invoice_minimum: Price
     business_hours: WeeklyHours
-    outside_hours_same_rate: Assumed[bool]
-    addons: dict[Literal["pager", "lpas"], RemoteAddon]
+    outside_hours_same_rate: Assumed[Literal[True]]  # fixed (L3)
+    addons: dict[RemoteAddonName, RemoteAddon]
+
+
+# Settings that state an assumption pricing.md gives exactly one reading of: the file
+# names it (so `ccmeter tariffs show` lists it), the model accepts that value only, and
+# the code implements that reading. Another value would need a rule pricing.md does not
+# have, so it fails validation instead of silently changing nothing.
+FIXED_SETTINGS = {
+    "training_increment": "T1: training is charged per minute of the work log",
+    "aht_reestablish": "M3: the new AHT_pre is half-up(actual) seconds",
+    "overflow_at_full_rate": "K5: missing klip are invoiced at the full hour rate",
+    "early_termination_default": "I4: remaining whole months × the last day's seats-and-options charge",
+    "increment": "L1: remote support is charged per minute of the work log",
+    "all_activities_at_rate": "L1: every activity remote_support rates is at the hourly rate",
+    "outside_hours_same_rate": "L3: sessions outside business hours are rated at the same rate",
+}
+
+RENAMED_SETTINGS = {"hours_every_day": "hours_weekdays (A1: the days the BASIC/SMART hours apply, Monday = 0)"}
 
 
 MODELS: dict[str, type[FamilyBase]] = {
@@ -503,7 +557,14 @@ def _format_error(path: Path, err: ValidationError) -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"] if x not in ("function-after", "function-before"))
-        parts.append(f"  {loc or '(top)'}: {e['msg']}")
+        keys = [str(x) for x in e["loc"]]
+        fixed = next((k for k in keys if k in FIXED_SETTINGS), None)
+        hint = ""
+        if e["type"] == "literal_error" and fixed:
+            hint = f" (the only reading pricing.md gives, {FIXED_SETTINGS[fixed]}; another needs a new rule in code)"
+        elif e["type"] == "extra_forbidden" and keys and keys[-1] in RENAMED_SETTINGS:
+            hint = f" (renamed: {RENAMED_SETTINGS[keys[-1]]})"
+        parts.append(f"  {loc or '(top)'}: {e['msg']}{hint}")
     return f"{path}: invalid tariff\n" + "\n".join(parts)
 
 
@@ -580,25 +641,30 @@ class Catalog:
         self.directory = directory or tariffs_dir()
         self.families = {f: load_family(f, self.directory) for f in FAMILIES}
 
+    def _family(self, family: str, model: type[F]) -> F:
+        found = self.families[family]
+        assert isinstance(found, model)  # load_family validated it with MODELS[family]
+        return found
+
     @property
     def answering(self) -> AnsweringTariff:
-        return self.families["answering"]  # type: ignore[return-value]
+        return self._family("answering", AnsweringTariff)
 
     @property
     def service_pack(self) -> ServicePackTariff:
-        return self.families["service_pack"]  # type: ignore[return-value]
+        return self._family("service_pack", ServicePackTariff)
 
     @property
     def klippekort(self) -> KlippekortTariff:
-        return self.families["klippekort"]  # type: ignore[return-value]
+        return self._family("klippekort", KlippekortTariff)
 
     @property
     def interact(self) -> InteractTariff:
-        return self.families["interact"]  # type: ignore[return-value]
+        return self._family("interact", InteractTariff)
 
     @property
     def remote_support(self) -> RemoteSupportTariff:
-        return self.families["remote_support"]  # type: ignore[return-value]
+        return self._family("remote_support", RemoteSupportTariff)
 
     def currency(self, family: str) -> str:
         return self.families[family].currency

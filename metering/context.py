@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
+
 from metering.catalog import Catalog
 from metering.contracts import Row, Subscriber
 from metering.periods import Month
@@ -10,7 +12,7 @@ from metering.periods import Month
 
 @dataclass
 class BillingInput:
-    con: object            # DuckDB connection with `usage` built (all history)
+    con: duckdb.DuckDBPyConnection  # with `usage` built (all history)
     month: Month
     catalog: Catalog
     subscribers: dict[str, Subscriber]

@@ -86,7 +86,15 @@ class Row:
         if not value.is_finite() or value < 0:
             raise ContractProblem(f"{self.product} from {self.valid_from}: params.unit_price {raw!r} "
                                   "must be a decimal ≥ 0")
+        if value != value.quantize(PRICE_QUANTUM):
+            # a line's unit price is held exactly to 6 places (spec_lines.unit_price DECIMAL(18,6)):
+            # a finer one would print one price and store another, so this subscriber is not billed
+            raise ContractProblem(f"{self.product} from {self.valid_from}: params.unit_price {raw!r} has more "
+                                  "than 6 decimal places")
         return value
+
+
+PRICE_QUANTUM = Decimal("0.000001")
 
 
 class ContractProblem(ValueError):

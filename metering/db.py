@@ -30,7 +30,7 @@ def scalar(con, query: str, params=None):
 
 def connect(path: Path | str, read_only: bool = False, memory_limit: str | None = None,
             temp_directory: str | None = None, threads: int | None = None):
-    config = {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
     if temp_directory:

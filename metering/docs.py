@@ -38,9 +38,11 @@ def render(con=None, links_to: str = "") -> str:
            f"from {source}. Edit the YAML, not this file: the same text is on the warehouse itself as "
            "`COMMENT ON` (`select table_name, column_name, comment from duckdb_columns()`).", "",
            "Conventions: timestamps (`TIMESTAMP WITH TIME ZONE`) are UTC instants; a subscriber's local time is "
-           "`timezone(subscriber_zones.tz, started_at)`. `month` is `'YYYY-MM'` text, `quarter` `'YYYY-Qn'`. "
-           "Money is exact `DECIMAL(18,2)` (never cast to `DOUBLE` to sum); quantities and unit prices of "
-           "`spec_lines` are DECIMAL strings as printed. Rule ids refer to pricing.md.", "",
+           "`timezone(subscriber_zones.tz, started_at)`, its local date `usage.local_date`. `month` is "
+           "`'YYYY-MM'` text and `quarter` `'YYYY-Qn'`, both checked (CHECK constraints); "
+           "`cast(month || '-01' as date)` is a month's first day. Money is exact `DECIMAL(18,2)` (never cast "
+           "to `DOUBLE` to sum); quantities and unit prices of `spec_lines` are `DECIMAL(18,6)`, equal to the "
+           "issued documents'. Rule ids refer to pricing.md.", "",
            "| table | kind | description |", "| --- | --- | --- |"]
     names = list(dictionary) + sorted(set(found) - set(dictionary))
     for name in names:

@@ -225,7 +225,7 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
                                           "digits, -, _, . and no leading dot): no specification"))
             continue
         if sid in errors or (part and adjs and part.currency != fixes.currencies.get(sid)):
-            why = ("its contract has an error this month" if sid in errors else
+            why = ("its contract has an error this month" if sid in errors or part is None else
                    f"they are in {fixes.currencies.get(sid)}, this month's specification in {part.currency}")
             bill.anomalies.append(Anomaly(
                 "adjustment.waiting", "X4", sid, "",
@@ -362,6 +362,8 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
                 "files": file_entries(staging, specs), "loaded_files": loaded}
     commit(ws, key, staging, manifest)
     found = read_manifest(ws, key)
+    if found is None:  # cannot happen after a commit that returned; never record a month without its manifest
+        raise RuntimeError(f"{key}: the manifest just committed cannot be read back")
     issued_db.record(con, found, bill.specs)
     write_analytics(con, bill)
     return IssueResult(key, found, False, bill=bill, repriced=repriced, directory=ws.month_dir(key))

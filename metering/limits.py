@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 RESERVED_IDS = ("manifest", "summary", "anomalies", "anomalies-summary")
 
@@ -42,13 +43,14 @@ class Limits:
     @classmethod
     def from_env(cls, environ=None) -> "Limits":
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict[str, Any] = {}  # field name → its value (int or Decimal by field)
         for f in fields(cls):
             text = environ.get(ENV[f.name])
             if text is None or text.strip() == "":
                 continue
             text = text.strip()
             try:
+                value: int | Decimal
                 if f.name == "max_price":
                     value = Decimal(text)
                     if not value.is_finite() or value <= 0:

@@ -16,8 +16,9 @@ from metering.money import round_half_up
 from metering.periods import Month
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Line:
+    """Keyword-only: ten fields of which six are strings read wrong silently when swapped."""
     code: str
     description: str
     quantity: Decimal | int
@@ -29,7 +30,6 @@ class Line:
     rule: str
     family: str
     rounded: Decimal | None = None  # set when the rule rounds before the line (L1)
-    sort_key: tuple = ()
 
     @property
     def amount(self) -> Decimal:
@@ -97,4 +97,5 @@ def fee_line(code: str, description: str, days: list[date], month: Month,
     price_unit = "month"
     if quantity_multiplier != 1:
         description = f"{description} × {quantity_multiplier}"
-    return Line(code, description, qty, unit, unit_price, price_unit, exact, vat_rate, rule, family)
+    return Line(code=code, description=description, quantity=qty, unit=unit, unit_price=unit_price,
+                price_unit=price_unit, exact=exact, vat_rate=vat_rate, rule=rule, family=family)

@@ -83,7 +83,7 @@ def _is_month_name(name: str) -> bool:
 
 def issued_months(ws: Workspace) -> dict[str, Issued]:
     """Every issued month, by month (YYYY-MM), in month order."""
-    out = {}
+    out: dict[str, Issued] = {}
     if not ws.specifications.is_dir():
         return out
     for d in sorted(ws.specifications.iterdir()):
@@ -202,7 +202,7 @@ LEGACY_TMP = re.compile(r"\.[A-Za-z0-9_.-]+\.(json|pdf|csv|xlsx)\.[a-z0-9_]{8}\.
 def adopt_legacy(ws: Workspace, loaded_files: list[dict], version: str) -> list[str]:
     """A month folder with specification files but no manifest (written before
     manifests existed) is adopted once: its manifest is written from the files found."""
-    adopted = []
+    adopted: list[str] = []
     if not ws.specifications.is_dir():
         return adopted
     for d in sorted(ws.specifications.iterdir()):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from metering import sqlfiles
+from metering import model, sqlfiles
 from metering.billing import MonthBill
 from metering.pricing import answering
 from metering.workspace import safe_subscriber_id
@@ -19,9 +19,11 @@ OUTPUT_TABLES = ("anomalies", "contract_errors", "rated_records", "prepaid_ledge
 
 
 def create_output_tables(con) -> None:
+    model.migrate(con, OUTPUT_TABLES)
     for name in OUTPUT_TABLES:
         sqlfiles.run(con, f"tables/{name}")
     sqlfiles.apply_descriptions(con, OUTPUT_TABLES)
+    model.create_trace_view(con)
 
 
 def _for_table(name: str, table: str) -> str:
@@ -36,18 +38,18 @@ def write_analytics(con, bill: MonthBill) -> None:
     the per-record trace, AHT evaluations)."""
     create_output_tables(con)
     month = str(bill.month)
-    anomalies = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
+    anomalies: dict[str, list] = {k: [] for k in ("month", "kind", "rule", "subscriber_id", "record", "message")}
     for a in bill.anomalies:
         for k, v in (("month", month), ("kind", a.kind), ("rule", a.rule), ("subscriber_id", a.subscriber_id),
                      ("record", a.record), ("message", a.message)):
             anomalies[k].append(v)
-    errors = {k: [] for k in ("month", "subscriber_id", "family", "rule", "message")}
+    errors: dict[str, list] = {k: [] for k in ("month", "subscriber_id", "family", "rule", "message")}
     for e in bill.errors:
         for k, v in (("month", month), ("subscriber_id", e.subscriber_id), ("family", e.family), ("rule", e.rule),
                      ("message", e.message)):
             errors[k].append(v)
-    ledger = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id", "record",
-                              "units", "balance", "rule")}
+    ledger: dict[str, list] = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id",
+                                               "record", "units", "balance", "rule")}
     for m in bill.ledger:
         for k in ledger:
             ledger[k].append(month if k == "month" else m.get(k))
@@ -79,6 +81,7 @@ AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s
 
 def write_aht_evaluations(con, rows_: list[dict], quarters: list[str]) -> None:
     """Delete-then-insert the evaluations of the given (completed) quarters."""
+    model.migrate(con, ("aht_evaluations",))
     sqlfiles.run(con, "tables/aht_evaluations")
     sqlfiles.apply_descriptions(con, ("aht_evaluations",))
     ints = {"interactions", "handle_s", "aht_old", "aht_new"}

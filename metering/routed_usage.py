@@ -17,8 +17,8 @@ from metering.contracts import Row, Subscriber
 from metering.db import rows, scalar
 from metering.routing import build_usage
 
-INPUT_TABLES = ("subscribers", "subscription_versions", "calls", "interactions", "worklogs")
-_CODE = (Path(__file__).with_name("routing.py"), sqlfiles.SQL_DIR / "marts" / "usage.sql")
+_CODE = (Path(__file__).with_name("routing.py"), sqlfiles.SQL_DIR / "tables" / "usage.sql",
+         sqlfiles.SQL_DIR / "marts" / "usage.sql")
 
 
 def input_fingerprint(con) -> str:

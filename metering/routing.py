@@ -1,7 +1,9 @@
 """Which tariff family rates each usage record (pricing.md, finer points). The
 contract facts routing needs (plan segments per service, days with an answering row,
 with remote:standard, with a klippekort add-on, first pack and first card) are small;
-they are built here from the contracts and joined to the records in `sql/marts/usage.sql`."""
+they are built here from the contracts and joined to the records in `sql/marts/usage.sql`,
+which fills the warehouse table `usage` (every record with its local time, local date,
+month and family), rebuilt whole at every run."""
 from __future__ import annotations
 
 import pyarrow as pa
@@ -15,9 +17,9 @@ KLIPPEKORT_CARDS = ("klippekort:10", "klippekort:20", "klippekort:30")
 
 
 def routing_tables(subscribers: dict[str, Subscriber], contracts: dict[str, list[Row]]) -> dict[str, pa.Table]:
-    zones = {"subscriber_id": [], "tz": [], "first_pack": [], "first_card": []}
-    plans = {"subscriber_id": [], "service": [], "seg_from": [], "seg_to": [], "product": []}
-    spans = {"subscriber_id": [], "kind": [], "seg_from": [], "seg_to": []}
+    zones: dict[str, list] = {"subscriber_id": [], "tz": [], "first_pack": [], "first_card": []}
+    plans: dict[str, list] = {"subscriber_id": [], "service": [], "seg_from": [], "seg_to": [], "product": []}
+    spans: dict[str, list] = {"subscriber_id": [], "kind": [], "seg_from": [], "seg_to": []}
     for sid, sub in subscribers.items():
         rows_ = contracts.get(sid, [])
         packs = [r.valid_from for r in rows_ if r.group == "servicepack"]
@@ -70,6 +72,7 @@ def build_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, li
     tables = routing_tables(subscribers, contracts)
     for name, table in tables.items():
         materialise(con, name, table)
+    sqlfiles.run(con, "tables/usage")
     sqlfiles.run(con, "marts/usage")
     # `create or replace` drops a table's comments: describe the new ones again
     sqlfiles.apply_descriptions(con, (*tables, "usage"))

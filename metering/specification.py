@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any, Sequence
 
 from metering.contracts import Subscriber
 from metering.lines import Line
@@ -17,7 +18,7 @@ from metering.periods import Month
 FAMILY_ORDER = ("answering", "interact", "remote_support", "service_pack", "klippekort")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Adjustment(Line):
     """An X3 line: the difference between month `period` re-rated now and as issued,
     in exact cents (both sides are sums of rounded lines)."""
@@ -40,8 +41,8 @@ def totals(lines: list[Line]) -> tuple[Decimal, list[dict], Decimal]:
     return subtotal, vat, total
 
 
-def line_dict(ln: Line) -> dict:
-    out = {"code": ln.code, "description": ln.description, "quantity": fmt_qty(ln.quantity),
+def line_dict(ln: Line) -> dict[str, str | None]:
+    out: dict[str, str | None] = {"code": ln.code, "description": ln.description, "quantity": fmt_qty(ln.quantity),
            "unit": ln.unit, "unit_price": str(ln.unit_price), "price_unit": ln.price_unit,
            "amount": fmt(ln.amount), "vat_rate": str(ln.vat_rate), "rule": ln.rule,
            "service": ln.service, "family": ln.family}
@@ -54,10 +55,10 @@ def line_dict(ln: Line) -> dict:
 def build(sub: Subscriber, month: Month, number: str | None, currency: str, payment_days: int,
           lines: list[Line], balances: list[dict], aht: dict | None, warnings: list[str],
           tasks: list[dict], actions: list[dict], appendix: list[dict] | None,
-          adjustments: list[Adjustment] = (), draft: bool = False, revised_aht: list[dict] = ()) -> dict:
+          adjustments: Sequence[Adjustment] = (), draft: bool = False, revised_aht: Sequence[dict] = ()) -> dict:
     subtotal, vat, total = totals(list(lines) + list(adjustments))
     issue = month.end
-    spec = {
+    spec: dict[str, Any] = {
         "subscriber_id": sub.subscriber_id,
         "name": sub.name,
         "address": sub.address,

@@ -1,7 +1,8 @@
 """The blocking checks on a staged month, before its manifest is committed (X1): every
 specification's JSON says what was computed, totals are the sum of its lines (own and
-adjustment) and VAT per rate, the summary agrees with every JSON, and every PDF was made
-from the same document (its metadata carries number and total)."""
+adjustment) and VAT per rate, the summary agrees with every JSON, every PDF was made
+from the same document (its metadata carries number and total), and the warehouse can
+hold every quantity and price exactly."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+from metering.issued import unrepresentable
 from metering.manifest import IssueError
 from metering.money import fmt, round_half_up
 
@@ -60,6 +62,8 @@ def check_staged(directory: Path, specs: list[dict], pdf: bool) -> None:
         if on_disk != json.loads(json.dumps(spec, default=str)):
             problems.append(f"{path.name}: differs from the computed specification")
         problems += spec_problems(on_disk)
+        # the warehouse must equal the JSON exactly: a value its DECIMALs would round is refused here
+        problems += unrepresentable(on_disk)
         if pdf:
             pdf_path = directory / f"{sid}.pdf"
             if not pdf_path.is_file():

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from metering.catalog import Assumed, FamilyBase, Price
+from metering.catalog import Assumed, FamilyBase, Price, Tier
 
 
 def _fmt_price(p: Price) -> str:
@@ -23,13 +23,10 @@ def _walk(obj: Any, path: str, out: list[tuple[str, str]]) -> None:
         mark = "  [assumption" + (f": {obj.note}" if obj.note else "") + "]" if obj.assumption else ""
         for p, v in inner or [(path, str(obj.value))]:
             out.append((p, v + mark))
+    elif isinstance(obj, Tier):
+        _walk(obj.price, f"{path}[{obj.from_}–{'' if obj.to is None else obj.to}]", out)
     elif isinstance(obj, BaseModel):
-        fields = type(obj).model_fields
-        if "from_" in fields and "price" in fields:  # a tier
-            hi = getattr(obj, "to")
-            _walk(obj.price, f"{path}[{obj.from_}–{'' if hi is None else hi}]", out)
-            return
-        for name in fields:
+        for name in type(obj).model_fields:
             _walk(getattr(obj, name), f"{path}.{name}" if path else name, out)
     elif isinstance(obj, dict):
         for k, v in obj.items():

@@ -16,7 +16,8 @@ def _file_lines(specs: list[dict]) -> list[tuple]:
         numbered = [("line", ln) for ln in s["lines"]] + [("adjustment", a) for a in s.get("adjustments") or []]
         for i, (kind, ln) in enumerate(numbered, start=1):
             out.append((s["spec_number"], i, kind, ln.get("period") or s["period"], ln["code"],
-                        Decimal(ln["amount"]), Decimal(ln["vat_rate"])))
+                        Decimal(ln["quantity"]), Decimal(ln["unit_price"]), Decimal(ln["amount"]),
+                        Decimal(ln["vat_rate"])))
     return sorted(out)
 
 
@@ -40,8 +41,8 @@ def verify(ws: Workspace, months: list[str] | None = None) -> tuple[list[str], l
                 problems.append(f"{m}: the warehouse has no issued lines (run `ccmeter rebuild`)")
                 continue
             on_disk = _file_lines(read_issued_specs(ws, issued[m]))
-            stored = sorted((n, i, k, p, c, a, v) for n, i, k, p, c, a, v in sqlfiles.rows(
-                con, "issued/issued_spec_lines_of_month", {"m": m}))
+            # decimals compare by value: DECIMAL(18,6) 3.030000 is the JSON's "3.03"
+            stored = sorted(tuple(r) for r in sqlfiles.rows(con, "issued/issued_spec_lines_of_month", {"m": m}))
             if stored != on_disk:
                 problems.append(f"{m}: the warehouse's issued lines differ from the issued files "
                                 f"({len(stored)} rows against {len(on_disk)} lines; run `ccmeter rebuild`)")

@@ -61,10 +61,6 @@ def _read_workspace():
     return Workspace.from_env()
 
 
-def _indented(msg: str) -> None:
-    _say(f"      {msg}")
-
-
 def _checks_stopped(exc, what: str) -> int:
     _say(f"{what} stopped: the loaded data is unsafe to bill (blocking checks failed):")
     for problem in exc.problems:

@@ -24,7 +24,6 @@ COLUMNS = {
     "worklogs": ["worklog_id", "subscriber_id", "activity", "started_at", "minutes", "km", "consultant",
                  "description"],
 }
-FEEDS = tuple(COLUMNS)
 
 
 # --- months ----------------------------------------------------------------------------

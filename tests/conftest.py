@@ -22,7 +22,7 @@ def warehouse(tmp_workspace):
 _exit_status = {"code": 0}
 
 
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(exitstatus):  # pytest passes only the hook arguments named
     _exit_status["code"] = int(exitstatus)
 
 

@@ -124,7 +124,7 @@ def test_stage_names_are_checked():
 def test_ingest_and_rating_alone_give_the_same_totals(bench_run, tmp_path):
     """The 100 M run times ingest and rating only (`--stages ''`): the same month must
     bill to the same specifications as the full run."""
-    ws_full, _, full = bench_run
+    _, _, full = bench_run
     ws = Workspace.from_env(tmp_path).ensure()
     bench_month.ensure(ws.root, SMALL)
     report = run_stages(ws, SMALL.month, pdf=False, floors=False, stages=(), say=lambda m: None)

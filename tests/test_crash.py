@@ -131,7 +131,7 @@ def test_pdf_workers_die_with_their_parent(tmp_path):
     assert len(workers) >= 2, "the run ended before its PDF workers could be seen"
     os.kill(p.pid, signal.SIGKILL)  # the parent only, not its group
     p.wait()
-    gone, alive = psutil.wait_procs(workers, timeout=10)
+    _, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == []
     assert not (ws.month_dir("2026-10") / "manifest.json").exists()
     assert _bill(ws, "--workers", "2").wait(timeout=300) == 0

@@ -251,5 +251,5 @@ def test_records_behind_a_chosen_line_add_up_to_its_quantity(warehouse):
     warehouse.execute("reset variable spec_number")
     warehouse.execute("reset variable line_no")
     assert rows and {(r[0], r[1], r[2]) for r in rows} == {(month, spec, line_no)}
-    assert sum(r[8] for r in rows) == Decimal(quantity)
-    assert all(r[11] for r in rows)  # one line of that code on the document: exact
+    assert sum(r[9] for r in rows) == Decimal(quantity) == rows[0][5]
+    assert all(r[11] is not None for r in rows)  # every record found in its feed (started_at)

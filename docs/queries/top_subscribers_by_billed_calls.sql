@@ -1,11 +1,11 @@
 -- The ten subscribers with the most billed answered calls (pricing A3: the quantities of
 -- the phone.calls.* lines — tiers, included, over — adjustments included), over every
--- issued month. quantity is a DECIMAL string: cast it. Columns: subscriber_id, name,
+-- issued month. quantity is DECIMAL(18,6): sum it as is. Columns: subscriber_id, name,
 -- billed_calls, months, first_period, last_period.
 select
     l.subscriber_id,
     s.name,
-    sum(cast(l.quantity as decimal(18, 3))) as billed_calls,
+    sum(l.quantity) as billed_calls,
     count(distinct l.period) as months,
     min(l.period) as first_period,
     max(l.period) as last_period

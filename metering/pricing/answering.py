@@ -90,6 +90,22 @@ def _register(con, name: str, table: pa.Table) -> None:
     materialise(con, name, table, temp=True)
 
 
+def _unit_prices_table(t: AnsweringTariff, month: Month, epochs: list[date]) -> pa.Table:
+    """The unit price of every usage line code in each price epoch of the month (epoch 0
+    from the first day, epoch i from epochs[i - 1]; no price changes inside one): the
+    price a record of that epoch was billed at, which names its line when a code is on
+    two lines of a document (G2: one line per code and unit price). Prices as text,
+    exactly as the lines print them."""
+    codes = ([f"phone.calls.tier{i}" for i in range(1, len(t.phone.graduated) + 1)]
+             + [f"messaging.tier{i}" for i in range(1, len(t.messaging.graduated) + 1)] + list(_USAGE_PRICES))
+    starts = [month.first, *epochs]
+    table = [(epoch, code, str(_unit_price(t, code, day)[0])) for epoch, day in enumerate(starts) for code in codes]
+    return pa.table({
+        "epoch": pa.array([r[0] for r in table], pa.int64()),
+        "code": pa.array([r[1] for r in table], pa.string()),
+        "unit_price": pa.array([r[2] for r in table], pa.string())})
+
+
 def _bands_table(t: AnsweringTariff) -> pa.Table:
     """The graduated rank bands (A3, M1) as rows: kind, line code, first and last rank
     (null: open-ended)."""
@@ -194,6 +210,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     epochs = price_change_days(t, month.first, month.end)
     con.execute("set variable month = $v", {"v": str(month)})
     con.execute("set variable price_epochs = $v::date[]", {"v": [str(d) for d in epochs]})
+    _register(con, "answering_unit_prices", _unit_prices_table(t, month, epochs))
     con.execute("set variable phone_tier_ends = $v::bigint[]", {"v": [x.to for x in t.phone.graduated if x.to]})
     con.execute("set variable messaging_tier_ends = $v::bigint[]",
                 {"v": [x.to for x in t.messaging.graduated if x.to]})
@@ -218,7 +235,7 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         res = FamilyResult(FAMILY, present=True)
         results[sid] = res
         month_rows = inp.month_rows(sid, FAMILY)
-        _contract_errors(inp, sid, month_rows, res, sid in usage_subs)
+        _contract_errors(inp, sid, month_rows, res)
         try:
             res.lines.extend(_fee_lines(t, month, month_rows))
         except ContractProblem as exc:
@@ -252,20 +269,19 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
         return
     trace(inp.con, inp.month, with_option)
     items = sqlfiles.rows(inp.con, "marts/answering_appendix", {"m": str(inp.month), "subs": with_option})
-    for sid in with_option:
-        results[sid].appendix = []
+    appendix: dict[str, list[dict]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:
-        results[sid].appendix.append({"started_at": local, "kind": kind, "id": rid,
-                                      "number": mask_number(number), "duration_s": int(dur or 0),
-                                      "code": codes or ""})
+        appendix[sid].append({"started_at": local, "kind": kind, "id": rid, "number": mask_number(number),
+                              "duration_s": int(dur or 0), "code": codes or ""})
+    for sid, listed in appendix.items():
+        results[sid].appendix = listed
 
 
-def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult,
-                     has_usage: bool) -> None:
+def _contract_errors(inp: BillingInput, sid: str, month_rows: list[Row], res: FamilyResult) -> None:
     """G10 for one month. A first messaging row without `aht_s` rejects the months in which a
     messaging row is active (M2 needs AHT_pre there), whether or not calls were made: a
-    phone-only month is billed. `has_usage` is kept for the caller and not needed: answering
-    rates interactions only on days with a messaging row."""
+    phone-only month is billed (answering rates interactions only on days with a messaging
+    row, so usage needs no check of its own)."""
     for service in ("phone", "messaging"):
         days = overlapping_days([r for r in month_rows if r.group == service], inp.month)
         if days:
@@ -336,7 +352,8 @@ def _usage_lines(t: AnsweringTariff, groups: list[tuple[str, date, int]], vat: D
                 "reports.mail": "R1", "reports.sms": "R2", "training": "T1", "direct": "D1"}
         rid = next(v for k, v in rule.items() if code.startswith(k))
         exact = Fraction(qty) * Fraction(price) / divisor
-        out.append(Line(code, desc, qty, unit, price, price_unit, exact, vat, rid, FAMILY))
+        out.append(Line(code=code, description=desc, quantity=qty, unit=unit, unit_price=price, price_unit=price_unit,
+                        exact=exact, vat_rate=vat, rule=rid, family=FAMILY))
     order = ["phone.calls", "phone.talk", "phone.transfer", "phone.outbound", "phone.foreign",
              "messaging.tier", "messaging.included", "messaging.over", "messaging.aht", "reports", "training",
              "direct"]
@@ -353,26 +370,35 @@ def _bundle_discount(t: AnsweringTariff, month: Month, month_rows: list[Row], li
     base = sum((ln.amount for ln in lines if ln.code in ("phone.plan", "messaging.plan")), Decimal("0"))
     n_extra = len(services) - 1
     exact = -Fraction(t.bundle_discount) * n_extra * Fraction(base)
-    return Line("discount.bundle", f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
-                f"on plan fees", base, "fee", -(t.bundle_discount * n_extra), "fee", exact, t.vat.rate, "B1", FAMILY)
+    return Line(code="discount.bundle",
+                description=f"Bundle discount {t.bundle_discount * 100:.1f} % × {n_extra} extra service(s) "
+                            "on plan fees",
+                quantity=base, unit="fee", unit_price=-(t.bundle_discount * n_extra), price_unit="fee", exact=exact,
+                vat_rate=t.vat.rate, rule="B1", family=FAMILY)
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, FamilyResult]) -> None:
-    """A1: usage starting outside its plan's reachable hours is rated and listed."""
+    """A1: usage starting outside its plan's reachable hours (on the tariff's
+    `hours_weekdays`, every day by default) is rated and listed."""
     limited = {f"{svc}:{name}": plan.hours.seconds() for name, plan in t.plans.items() if plan.hours
                for svc in ("phone", "messaging")}
     if not limited:
         return
+    weekdays = sorted(t.hours_weekdays.value)
+    on_days = "" if len(weekdays) == 7 else " on " + ", ".join(WEEKDAY_NAMES[d] for d in weekdays)
     con = inp.con
     _register(con, "plan_hours", pa.table({
         "plan_product": pa.array(sorted(limited), pa.string()),
         "lo_s": pa.array([limited[k][0] for k in sorted(limited)], pa.int64()),
         "hi_s": pa.array([limited[k][1] for k in sorted(limited)], pa.int64())}))
-    found = sqlfiles.rows(con, "marts/answering_outside_hours", {"m": str(inp.month)})
+    found = sqlfiles.rows(con, "marts/answering_outside_hours", {"m": str(inp.month), "weekdays": weekdays})
     for sid, feed, rid, plan, local in found:
         if sid in results:
             lo, hi = limited[plan]
             results[sid].anomalies.append(Anomaly(
                 "outside_hours", "A1", sid, f"{feed}/{rid}",
                 f"started {local} local, outside {plan} hours {lo // 3600:02d}:{lo % 3600 // 60:02d}–"
-                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}; rated normally"))
+                f"{hi // 3600:02d}:{hi % 3600 // 60:02d}{on_days}; rated normally"))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import partial
 
 from metering.catalog import InteractTariff
 from metering.context import BillingInput
@@ -126,19 +127,19 @@ class _Contract:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.plans[row.item].seat.at(self.plan_of_row(row).first)  # type: ignore[index]
+        return self.t.plans[row.item].seat.at(self.plan_of_row(row).first)
 
     def option_fee(self, row: Row, day: date) -> Decimal:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.options[row.item].fee.at(self.price_day(day))  # type: ignore[index]
+        return self.t.options[row.item].fee.at(self.price_day(day))
 
     def one_off_price(self, row: Row) -> Decimal:
         override = row.unit_price()
         if override is not None:
             return override
-        return self.t.one_offs[row.item].price.at(self.price_day(row.valid_from))  # type: ignore[index]
+        return self.t.one_offs[row.item].price.at(self.price_day(row.valid_from))
 
 
 def rate(inp: BillingInput) -> dict[str, FamilyResult]:
@@ -176,14 +177,23 @@ def _contract_errors(inp: BillingInput, sid: str, c: _Contract, month_rows: list
         res.errors.append(ContractError(
             sid, FAMILY, "G10", f"two interact plan rows are active on the same day ({days[0]}"
             f"{'' if len(days) == 1 else f' and {len(days) - 1} more days'}): one plan at a time"))
-    chatbot = [r for r in month_rows if r.item == "chatbot_api"]
-    generic = [r for r in c.options if r.item == "generic_api"]
-    bad = sorted({d for r in chatbot for d in r.days_in(month) if not any(g.active_on(d) for g in generic)})
-    if bad:
-        more = "" if len(bad) == 1 else f" and {len(bad) - 1} more days"
-        res.errors.append(ContractError(
-            sid, FAMILY, "I2", f"chatbot API active on {bad[0]}{more} without the generic API; the chatbot "
-            "API is only sold together with the generic API"))
+    for item, option in c.t.options.items():  # I2: an option sold only together with another one
+        required = option.requires
+        if required is None:
+            continue
+        needing = [r for r in month_rows if r.item == item]
+        providing = [r for r in c.options if r.item == required]
+        bad = sorted({d for r in needing for d in r.days_in(month) if not any(p.active_on(d) for p in providing)})
+        if bad:
+            more = "" if len(bad) == 1 else f" and {len(bad) - 1} more days"
+            name, other = _lower_first(OPTION_NAMES[item]), _lower_first(OPTION_NAMES[required])
+            res.errors.append(ContractError(
+                sid, FAMILY, "I2", f"{name} active on {bad[0]}{more} without the {other}; the {name} "
+                f"is only sold together with the {other}"))
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
 
 
 def _span(days: list[date]) -> str:
@@ -200,10 +210,12 @@ def _seat_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> list[
         exact = Fraction(seat_days) * Fraction(price) / month.days
         low, high = min(c.billable_on(d) for d in days), max(c.billable_on(d) for d in days)
         users = f"{low} users" if low == high else f"{low}–{high} users"
-        out.append(Line("interact.seats",
-                        f"#Interact {r.item} seats ({_span(days)}, {users} a day, at least {t.minimum_users})",
-                        seat_days, "user-day", price, "user-month", exact, t.vat.rate, "I1", FAMILY,
-                        sort_key=(0, r.valid_from)))
+        sla = ", SLA included" if t.plans[r.item].sla else ""  # I2: shown, not priced
+        out.append(Line(code="interact.seats",
+                        description=f"#Interact {r.item} seats ({_span(days)}, {users} a day, "
+                                    f"at least {t.minimum_users}{sla})",
+                        quantity=seat_days, unit="user-day", unit_price=price, price_unit="user-month", exact=exact,
+                        vat_rate=t.vat.rate, rule="I1", family=FAMILY))
     return out
 
 
@@ -215,7 +227,7 @@ def _option_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> lis
         days = r.days_in(month)
         override = r.unit_price()
         line = fee_line(f"interact.{r.item}", f"{OPTION_NAMES[r.item]} ({_span(days)})", days, month,
-                        lambda d, r=r: c.option_fee(r, d), t.vat.rate, "I2", FAMILY, override)
+                        partial(c.option_fee, r), t.vat.rate, "I2", FAMILY, override)
         if line:
             out.append(line)
     return out
@@ -233,16 +245,17 @@ def _one_off_lines(inp: BillingInput, c: _Contract, month_rows: list[Row]) -> li
     for r in ones:
         if r.item in included:
             continue
-        one = t.one_offs[r.item]  # type: ignore[index]
+        one = t.one_offs[r.item]
         price = c.one_off_price(r)
         grouped[(r.item, price)] += r.quantity if one.per_quantity else 1
     out = []
     for (item, price), qty in sorted(grouped.items(), key=lambda kv: (ONE_OFFS.index(kv[0][0]), kv[0][1])):
-        per_quantity = t.one_offs[item].per_quantity  # type: ignore[index]
+        per_quantity = t.one_offs[item].per_quantity
         unit = "channel" if per_quantity else "one-off"
         desc = ONE_OFF_NAMES[item]
-        out.append(Line(f"interact.{item}", desc, qty, unit, price, unit, Fraction(price) * qty,
-                        t.vat.rate, "I3", FAMILY, sort_key=(2, ONE_OFFS.index(item))))
+        out.append(Line(code=f"interact.{item}", description=desc, quantity=qty, unit=unit, unit_price=price,
+                        price_unit=unit, exact=Fraction(price) * qty, vat_rate=t.vat.rate,
+                        rule="I3", family=FAMILY))
     return out
 
 
@@ -280,9 +293,10 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         if carrying:
             row = max(carrying, key=lambda r: (r.valid_from, r.product))
             fee = _fee_param(row, "early_termination_fee")
-            out.append(Line("interact.early_termination",
-                            f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
-                            1, "fee", fee, "fee", Fraction(fee), t.vat.rate, "I4", FAMILY, sort_key=(3,)))
+            out.append(Line(code="interact.early_termination",
+                            description=f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
+                            quantity=1, unit="fee", unit_price=fee, price_unit="fee",
+                            exact=Fraction(fee), vat_rate=t.vat.rate, rule="I4", family=FAMILY))
             continue
         plan_row = max((r for r in plan.rows if r.active_on(last)), key=lambda r: (r.valid_from, r.product))
         billable = c.billable_on(last)
@@ -291,11 +305,12 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
         monthly = billable * seat + sum((p for _, p in options), Decimal("0"))
         opts = "".join(f" + {OPTION_NAMES[r.item]} {fmt(p)}" for r, p in
                        sorted(options, key=lambda o: (OPTIONS.index(o[0].item), o[0].valid_from)))
-        out.append(Line("interact.early_termination",
-                        f"Early termination within the {t.term_months}-month term ({span}): {remaining} remaining "
-                        f"months × ({billable} users × {fmt(seat)}{opts})",
-                        remaining, "month", monthly, "month", Fraction(monthly) * remaining, t.vat.rate, "I4",
-                        FAMILY, sort_key=(3,)))
+        out.append(Line(code="interact.early_termination",
+                        description=f"Early termination within the {t.term_months}-month term ({span}): "
+                                    f"{remaining} remaining months × ({billable} users × {fmt(seat)}{opts})",
+                        quantity=remaining, unit="month", unit_price=monthly, price_unit="month",
+                        exact=Fraction(monthly) * remaining, vat_rate=t.vat.rate, rule="I4",
+                        family=FAMILY))
     return out
 
 

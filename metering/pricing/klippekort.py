@@ -1,7 +1,8 @@
 """The `klippekort` tariff family (pricing.md K1–K6): punch cards of klip (hours),
 drawn by tasks and add-ons, oldest card first, recomputed from the first purchase every
-run. DuckDB lists the tasks (`sql/marts/klippekort_ledger_tasks.sql`); the sequential
-walk (draws, renewals, overflow, forfeiture) is `metering.ledgers.klippekort_ledger`."""
+run. DuckDB lists the tasks (`sql/marts/klippekort_ledger_tasks.sql`); the ledger (draws,
+renewals, overflow, forfeiture) is `metering.ledgers.klippekort_ledgers`: running sums in
+Polars, and the sequential walk only for ledgers that reach a forfeiture."""
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ from metering.catalog import KlippekortTariff
 from metering.context import BillingInput
 from metering.contracts import ContractProblem
 from metering.db import rows
-from metering.ledgers import CardPurchase, KlipDraw, KlipLedger, KlipMovement, add_years, klippekort_ledger
+from metering.ledgers import CardPurchase, KlipDraw, KlipLedger, KlipMovement, add_years, klippekort_ledgers
 from metering.lines import ContractError, FamilyResult, Line
 from metering.money import CENT, round_half_up
 from metering.periods import Month
@@ -57,7 +58,7 @@ def card_rows(inp: BillingInput, t: KlippekortTariff, sid: str, end: date
         if issues:
             problems[r.ref] = issues
         out.append(CardPurchase(r.ref, f"{sid}/{r.product}/{r.valid_from.isoformat()}", r.valid_from, r.product,
-                                t.cards[r.item].klip, price, auto, (r.file, r.line, r.product)))  # type: ignore[index]
+                                t.cards[r.item].klip, price, auto, (r.file, r.line, r.product)))
     return out, problems
 
 
@@ -68,7 +69,7 @@ def addon_draws(inp: BillingInput, t: KlippekortTariff, sid: str, end: date) -> 
     for r in inp.family_rows(sid, FAMILY):
         if r.item not in t.addons or r.valid_from >= end:
             continue
-        addon = t.addons[r.item]  # type: ignore[index]
+        addon = t.addons[r.item]
         m = Month.of(r.valid_from)
         while m.first < end:
             first = m.first
@@ -98,13 +99,17 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
 
     candidates = set(tasks) | {sid for sid, rs in inp.contracts.items()
                                if any(r.family == FAMILY and r.valid_from < end for r in rs)}
+    known = [sid for sid in sorted(candidates, key=lambda s: s.encode()) if sid in inp.subscribers]
+    rows_of = {sid: card_rows(inp, t, sid, end) for sid in known}
+    draws_of = {sid: addon_draws(inp, t, sid, end) + tasks.get(sid, []) for sid in known}
+    # every subscriber's ledger in one vectorised pass (metering.ledgers.klippekort_ledgers)
+    ledgers = klippekort_ledgers({sid: rows_of[sid][0] for sid in known}, draws_of, end,
+                                 t.forfeiture.unused_years, t.forfeiture.max_years)
     results: dict[str, FamilyResult] = {}
-    for sid in sorted(candidates, key=lambda s: s.encode()):
-        if sid not in inp.subscribers:
-            continue
-        cards, problems = card_rows(inp, t, sid, end)
-        draws = addon_draws(inp, t, sid, end) + tasks.get(sid, [])
-        led = klippekort_ledger(cards, draws, end, t.forfeiture.unused_years, t.forfeiture.max_years)
+    for sid in known:
+        cards, problems = rows_of[sid]
+        draws = draws_of[sid]
+        led = ledgers[sid]
         moves = [m for m in led.movements if month.first <= m.day < end]
         addon_active = any(r.item in t.addons and r.days_in(month) for r in inp.family_rows(sid, FAMILY))
         if not moves and not addon_active:
@@ -193,17 +198,21 @@ def _lines(t: KlippekortTariff, moves: list[KlipMovement], vat: Decimal) -> list
             parts.append(f"{bought} purchase{'s' if bought != 1 else ''}")
         if renewed:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
-        out.append(Line("klippekort.purchase", f"Klippekort {size} klip: {', '.join(parts)}", bought + renewed,
-                        "card", _display_price(price), "card", Fraction(price) * (bought + renewed), vat, "K2",
-                        FAMILY))
+        out.append(Line(code="klippekort.purchase", description=f"Klippekort {size} klip: {', '.join(parts)}",
+                        quantity=bought + renewed, unit="card", unit_price=_display_price(price),
+                        price_unit="card", exact=Fraction(price) * (bought + renewed), vat_rate=vat,
+                        rule="K2", family=FAMILY))
     for rate_, klip in sorted(overflow.items()):
-        out.append(Line("klippekort.overflow", "Hours beyond the klippekort, at the full hour rate", klip, "klip",
-                        _display_price(rate_), "klip", Fraction(rate_) * klip, vat, "K5", FAMILY))
+        out.append(Line(code="klippekort.overflow", description="Hours beyond the klippekort, at the full hour rate",
+                        quantity=klip, unit="klip", unit_price=_display_price(rate_),
+                        price_unit="klip", exact=Fraction(rate_) * klip, vat_rate=vat, rule="K5",
+                        family=FAMILY))
     if forfeits:
         lost = -sum(m.klip for m in forfeits)
         which = "; ".join(f"{m.card_id} ({-m.klip} klip on {m.day.isoformat()})" for m in forfeits)
-        out.append(Line("klippekort.forfeit", f"Klip forfeited: {which}", lost, "klip", Decimal("0.00"), "klip",
-                        Fraction(0), vat, "K6", FAMILY))
+        out.append(Line(code="klippekort.forfeit", description=f"Klip forfeited: {which}", quantity=lost, unit="klip",
+                        unit_price=Decimal("0.00"), price_unit="klip", exact=Fraction(0),
+                        vat_rate=vat, rule="K6", family=FAMILY))
     return out
 
 

@@ -95,13 +95,17 @@ def _time_lines(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: 
                 m[1] += floor - amount
     out = []
     for hourly, (minutes, total, n) in sorted(time.items()):
-        out.append(Line("remote.time", f"Remote support time at {fmt(hourly)} per hour ({n} work "
-                        f"log{'s' if n != 1 else ''}, each rounded to cents)", minutes, "minute", hourly,
-                        "hour", Fraction(total), vat, "L1", FAMILY, rounded=total, sort_key=(0, hourly)))
+        out.append(Line(code="remote.time",
+                        description=f"Remote support time at {fmt(hourly)} per hour ({n} work "
+                                    f"log{'s' if n != 1 else ''}, each rounded to cents)",
+                        quantity=minutes, unit="minute", unit_price=hourly, price_unit="hour", exact=Fraction(total),
+                        vat_rate=vat, rule="L1", family=FAMILY, rounded=total))
     for floor, (n, total) in sorted(minimum.items()):
-        out.append(Line("remote.session_minimum", f"Session minimum {fmt(floor)}: supplement for {n} "
-                        f"session{'s' if n != 1 else ''} below it", n, "session", floor, "session",
-                        Fraction(total), vat, "L1", FAMILY, sort_key=(1, floor)))
+        out.append(Line(code="remote.session_minimum",
+                        description=f"Session minimum {fmt(floor)}: supplement for {n} "
+                                    f"session{'s' if n != 1 else ''} below it",
+                        quantity=n, unit="session", unit_price=floor, price_unit="session", exact=Fraction(total),
+                        vat_rate=vat, rule="L1", family=FAMILY))
     return out
 
 
@@ -123,7 +127,7 @@ def _addon_lines(inp: BillingInput, t: RemoteSupportTariff, sid: str, res: Famil
             continue
         span = f"{days[0]:%d %b}–{days[-1]:%d %b}" if len(days) > 1 else f"{days[0]:%d %b}"
         line = fee_line(f"remote.{r.item}", f"{ADDON_NAMES.get(r.item, r.item)} ({span})", days, month,
-                        lambda d, p=price: p, t.vat.rate, "L4", FAMILY, price)
+                        lambda _day: price, t.vat.rate, "L4", FAMILY, price)  # called at once: no late binding
         if line:
             out.append(line)
     return out
@@ -132,7 +136,7 @@ def _addon_lines(inp: BillingInput, t: RemoteSupportTariff, sid: str, res: Famil
 def _hours_anomalies(t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: list[tuple],
                      res: FamilyResult) -> None:
     """L3: sessions starting outside business hours, unless a 24/7 add-on is active."""
-    reachable = [r for r in family_rows if r.item in t.addons and t.addons[r.item].always_reachable]  # type: ignore[index]
+    reachable = [r for r in family_rows if r.item in t.addons and t.addons[r.item].always_reachable]
     hours = t.business_hours
     spans = ", ".join(f"{s.from_}–{s.to}" for s in hours.spans)
     names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

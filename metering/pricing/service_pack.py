@@ -2,20 +2,29 @@
 subscriber, carried across months and recomputed from the first purchase every run.
 
 DuckDB gives each action its units (`sql/marts/service_pack_ledger_actions.sql`); the
-sequential walk (balance, auto-renewals) is `metering.ledgers.service_pack_ledger`."""
+ledger (balance, auto-renewals) is `metering.ledgers.service_pack_movements`, running sums
+in Polars over every subscriber at once; listings and hours checks are columnar too."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+
+import polars as pl
 
 from metering import sqlfiles
 from metering.catalog import ServicePackTariff
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
-from metering.db import rows
-from metering.ledgers import PackAction, PackMovement, PackPurchase, service_pack_ledger
+from metering.ledgers import (
+    PACK_ACTION_SCHEMA,
+    PACK_PURCHASE_SCHEMA,
+    PackMovement,
+    PackPurchase,
+    service_pack_movements,
+)
 from metering.lines import Anomaly, ContractError, FamilyResult, Line
 from metering.money import CENT, fmt_qty
 
@@ -53,7 +62,7 @@ def purchases(inp: BillingInput, t: ServicePackTariff, sid: str, end: date
     for r in inp.family_rows(sid, FAMILY):
         if r.group != "servicepack" or r.item not in t.packs or r.valid_from >= end:
             continue
-        pack = t.packs[r.item]  # type: ignore[index]
+        pack = t.packs[r.item]
         issues: dict[str, str] = {}
         try:
             override = r.unit_price()
@@ -69,58 +78,110 @@ def purchases(inp: BillingInput, t: ServicePackTariff, sid: str, end: date
     return out, problems
 
 
+def _purchase_frame(bought: dict[str, list[PackPurchase]]) -> pl.DataFrame:
+    """Every subscriber's purchase rows, `ord` = rank of (day, row order, key) (few rows)."""
+    cols: dict[str, list] = {c: [] for c in PACK_PURCHASE_SCHEMA}
+    for sid, rows_ in bought.items():
+        for i, p in enumerate(sorted(rows_, key=lambda p: (p.day, p.order, p.key))):
+            for c, v in (("subscriber_id", sid), ("day", p.day), ("ord", i), ("key", p.key), ("pack", p.pack),
+                         ("units", p.units), ("auto_renew", p.auto_renew)):
+                cols[c].append(v)
+    return pl.DataFrame(cols, schema=PACK_PURCHASE_SCHEMA)
+
+
+def _outside_hours(t: ServicePackTariff) -> pl.Expr:
+    """S6 as an expression on `local_at` (half-open spans; Python's weekday numbering)."""
+    hours = t.service_hours
+    at = pl.col("local_at")
+    second = at.dt.hour().cast(pl.Int64) * 3600 + at.dt.minute().cast(pl.Int64) * 60 + at.dt.second().cast(pl.Int64)
+    inside = pl.any_horizontal([(second >= lo) & (second < hi) for lo, hi in (s.seconds() for s in hours.spans)])
+    return ~((at.dt.weekday() - 1).is_in(list(hours.weekdays)) & inside)
+
+
 def rate(inp: BillingInput) -> dict[str, FamilyResult]:
+    """The ledgers of every subscriber in one vectorised pass (`service_pack_movements`);
+    Python only for what is per subscriber and small: lines, errors, anomaly texts."""
     t = inp.catalog.service_pack
     month = inp.month
     vat = t.vat.rate
-    actions: dict[str, list[PackAction]] = defaultdict(list)
-    detail: dict[str, dict] = {}
-    for (sid, feed, rid, kind, started, local_at, local_date, duration, units, activity, km) in rows(
-            inp.con, sqlfiles.sql("marts/service_pack_ledger_actions"),
-            {"end": month.end, "unit_s": t.unit_minutes * 60}):
-        record = f"{feed}/{rid}"
-        actions[sid].append(PackAction(local_date, (started, feed.encode(), rid.encode()), record, kind, int(units)))
-        if month.first <= local_date < month.end:
-            detail[record] = {"local_at": local_at, "duration_s": int(duration), "activity": activity,
-                              "km": km, "day": local_date}
-
-    candidates = set(actions) | {sid for sid, rs in inp.contracts.items()
-                                 if any(r.family == FAMILY and r.valid_from < month.end for r in rs)}
-    results: dict[str, FamilyResult] = {}
-    for sid in sorted(candidates, key=lambda s: s.encode()):
-        if sid not in inp.subscribers:
-            continue  # records of an unknown subscriber are anomalies (billing.py), not ledger
-        bought, problems = purchases(inp, t, sid, month.end)
-        ledger = service_pack_ledger(bought, actions.get(sid, []))
-        moves = [m for m in ledger if month.first <= m.day < month.end]
-        if not moves:
-            continue
-        res = FamilyResult(FAMILY, present=True, ledger_movement=True)
-        results[sid] = res
-        res.ledger = [{"day": m.day, "kind": m.kind, "card_id": m.pack, "record": m.record, "units": m.units,
-                       "balance": m.balance,
-                       "rule": {"purchase": "S2", "renewal": "S4"}.get(m.kind, "S1")} for m in ledger]
-        _errors(sid, bought, problems, moves, res)
-        res.lines.extend(_purchase_lines(moves, vat))
-        res.lines.extend(_travel_lines(t, moves, detail, vat))
-        res.anomalies.extend(_hours_anomalies(t, sid, moves, detail))
-        before = [m for m in ledger if m.day < month.first]
-        opening = before[-1].balance if before else 0
-        credited = sum(m.units for m in moves if m.units > 0)
-        consumed = -sum(m.units for m in moves if m.units < 0)
+    actions = inp.con.sql(sqlfiles.sql("marts/service_pack_ledger_actions"),
+                          params={"end": month.end, "unit_s": t.unit_minutes * 60}).pl()
+    # the SQL orders each subscriber's actions by (start, feed, id): S3's order
+    actions = actions.with_columns(record=pl.col("feed") + "/" + pl.col("record_id"),
+                                   ord=pl.int_range(pl.len(), dtype=pl.Int64), day=pl.col("local_date"),
+                                   units=pl.col("units").cast(pl.Int64))
+    candidates = set(actions.get_column("subscriber_id").unique().to_list()) | {
+        sid for sid, rs in inp.contracts.items() if any(r.family == FAMILY and r.valid_from < month.end for r in rs)}
+    # records of an unknown subscriber are anomalies (billing.py), not ledger
+    known = sorted((sid for sid in candidates if sid in inp.subscribers), key=lambda s: s.encode())
+    bought: dict[str, list[PackPurchase]] = {}
+    problems: dict[str, dict[str, dict[str, str]]] = {}
+    for sid in known:
+        bought[sid], problems[sid] = purchases(inp, t, sid, month.end)
+    actions = actions.filter(pl.col("subscriber_id").is_in(known))
+    moves = service_pack_movements(
+        _purchase_frame(bought), actions.select(*PACK_ACTION_SCHEMA).cast(PACK_ACTION_SCHEMA))
+    in_month = (pl.col("day") >= month.first) & (pl.col("day") < month.end)
+    moves = moves.with_columns(in_month=in_month)
+    with_month = set(moves.filter("in_month").get_column("subscriber_id").unique().to_list())
+    results: dict[str, FamilyResult] = {
+        sid: FamilyResult(FAMILY, present=True, ledger_movement=True) for sid in known if sid in with_month}
+    moves = moves.filter(pl.col("subscriber_id").is_in(list(results)))
+    # One pass per output over all subscribers (a frame operation per subscriber costs
+    # more than the ledger itself); rows go to their subscriber's result in ledger order.
+    for sid, day, kind, pack, record, units, balance, rule in moves.select(
+            "subscriber_id", "day", "kind", "pack", "record", "units", "balance",
+            pl.col("kind").replace_strict({"purchase": "S2", "renewal": "S4"}, default="S1").alias("rule")).iter_rows():
+        results[sid].ledger.append({"day": day, "kind": kind, "card_id": pack, "record": record, "units": units,
+                                    "balance": balance, "rule": rule})
+    bought_moves = pl.col("kind").is_in(["purchase", "renewal"])
+    month_moves = moves.filter("in_month").join(
+        actions.filter(in_month).select("subscriber_id", "record", "local_at", "duration_s", "activity", "km"),
+        on=["subscriber_id", "record"], how="left", maintain_order="left",
+    ).with_columns(*(pl.when(bought_moves).then(None).otherwise(pl.col(c)).alias(c)
+                     for c in ("local_at", "duration_s", "activity", "km")))
+    for sid, date_, record, kind, units, balance, pack, started_at, duration_s in month_moves.select(
+            "subscriber_id", pl.col("day").dt.strftime("%Y-%m-%d"), "record", "kind", pl.col("units").cast(pl.String),
+            pl.col("balance").cast(pl.String), "pack", pl.col("local_at").dt.strftime("%Y-%m-%d %H:%M:%S"),
+            pl.col("duration_s").cast(pl.Int64).cast(pl.String)).iter_rows():
+        results[sid].actions.append({"date": date_, "record": record, "kind": kind, "units": units, "balance": balance,
+                                     "pack": pack, "started_at": started_at, "duration_s": duration_s})
+    spans = ", ".join(f"{s.from_}–{s.to}" for s in t.service_hours.spans)
+    for sid, record, message in month_moves.filter(_outside_hours(t).fill_null(False)).select(
+            "subscriber_id", "record", pl.concat_str(
+                "kind", pl.lit(" started "), pl.col("local_at").dt.strftime("%Y-%m-%d %H:%M:%S local (%a)"),
+                pl.lit(f", outside service hours Mon–Fri {spans}; rated normally"))).iter_rows():
+        results[sid].anomalies.append(Anomaly("outside_hours", "S6", sid, record, message))  # S6
+    # purchases and renewals (lines), and every movement of a subscriber with a malformed row (G10)
+    by_sub = {key[0]: _movements(frame, bought[str(key[0])]) for key, frame in month_moves.filter(
+        bought_moves | pl.col("subscriber_id").is_in([s for s in results if problems[s]])).partition_by(
+        "subscriber_id", as_dict=True).items()}
+    onsite: dict[str, list[tuple[date, Decimal | None]]] = defaultdict(list)
+    for sid, day, km in month_moves.filter(pl.col("activity") == "onsite").select(
+            "subscriber_id", "day", "km").iter_rows():
+        onsite[sid].append((day, km))
+    summaries = moves.group_by("subscriber_id").agg(
+        opening=pl.col("balance").filter(pl.col("day") < month.first).last().fill_null(0),
+        credited=pl.col("units").filter(pl.col("in_month") & (pl.col("units") > 0)).sum(),
+        consumed=-pl.col("units").filter(pl.col("in_month") & (pl.col("units") < 0)).sum())
+    for sid, opening, credited, consumed in summaries.iter_rows():
+        res = results[sid]
+        if problems[sid]:
+            _errors(sid, bought[sid], problems[sid], by_sub.get(sid, []), res)
+        res.lines.extend(_purchase_lines([m for m in by_sub.get(sid, []) if m.kind in ("purchase", "renewal")], vat))
+        res.lines.extend(_travel_lines(t, onsite.get(sid, []), vat))
         res.balances.append({"kind": "service_pack", "unit": "units", "opening": str(opening),
                              "credited": str(credited), "consumed": str(consumed), "forfeited": "0",
                              "closing": str(opening + credited - consumed)})
-        for m in moves:
-            d = detail.get(m.record, {}) if m.kind not in ("purchase", "renewal") else {}
-            res.actions.append({
-                "date": m.day.isoformat(), "record": m.record, "kind": m.kind, "units": str(m.units),
-                "balance": str(m.balance),
-                "pack": m.pack,
-                "started_at": d["local_at"].strftime("%Y-%m-%d %H:%M:%S") if d else None,
-                "duration_s": str(d["duration_s"]) if d else None,
-            })
-    return results
+    return dict(sorted(results.items(), key=lambda kv: kv[0].encode()))
+
+
+def _movements(frame: pl.DataFrame, bought: list[PackPurchase]) -> list[PackMovement]:
+    """Movements as objects, for the few places that look at them one by one."""
+    price = {p.key: p.price for p in bought}
+    return [PackMovement(day, kind, record, units, balance, pack, price.get(row) if row else None, row)
+            for day, kind, record, units, balance, row, pack in frame.select(
+                "day", "kind", "record", "units", "balance", "row", "pack").iter_rows()]
 
 
 def _errors(sid: str, bought: list[PackPurchase], problems: dict[str, dict[str, str]],
@@ -131,11 +192,12 @@ def _errors(sid: str, bought: list[PackPurchase], problems: dict[str, dict[str, 
         return
     used: dict[str, set[str]] = defaultdict(set)
     for m in moves:
-        if m.kind == "purchase" or m.kind == "renewal":
+        if m.kind in ("purchase", "renewal"):
+            assert m.row is not None  # the ledger names the row of every purchase and renewal
             used[m.row].add("price")
-        if m.kind == "renewal":
-            used[m.row].add("auto_renew")
-        elif m.kind not in ("purchase",) and m.balance <= 0:
+            if m.kind == "renewal":
+                used[m.row].add("auto_renew")
+        elif m.balance <= 0:
             gov = _governing(bought, m.day)
             if gov is not None:
                 used[gov.key].add("auto_renew")
@@ -155,6 +217,7 @@ def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
     groups: dict[tuple[str, Decimal], list[int]] = {}
     for m in moves:
         if m.kind in ("purchase", "renewal"):
+            assert m.pack is not None and m.price is not None  # set on every purchase and renewal
             g = groups.setdefault((m.pack, m.price), [0, 0])
             g[0 if m.kind == "purchase" else 1] += 1
     out = []
@@ -168,26 +231,22 @@ def _purchase_lines(moves: list[PackMovement], vat: Decimal) -> list[Line]:
             parts.append(f"{renewed} auto-renewal{'s' if renewed != 1 else ''}")
         units = {"1h": 12, "3h": 36, "10h": 120}.get(pack)
         desc = f"Service Pack {PACK_LABEL.get(pack, pack)}" + (f" ({units} units)" if units else "")
-        out.append(Line("servicepack.purchase", f"{desc}: {', '.join(parts)}", qty, "pack",
-                        _display_price(price), "pack", Fraction(price) * qty, vat, "S2", FAMILY))
+        out.append(Line(code="servicepack.purchase", description=f"{desc}: {', '.join(parts)}", quantity=qty,
+                        unit="pack", unit_price=_display_price(price), price_unit="pack",
+                        exact=Fraction(price) * qty, vat_rate=vat, rule="S2", family=FAMILY))
     return out
 
 
-def _travel_lines(t: ServicePackTariff, moves: list[PackMovement], detail: dict[str, dict],
+def _travel_lines(t: ServicePackTariff, onsite: Iterable[tuple[date, Decimal | None]],
                   vat: Decimal) -> list[Line]:
-    """S5: each on-site work log max(km × rate, minimum) (a missing km is 0). Trips
-    charged by distance go on a line in km at the km rate, trips at the minimum on a
-    line in trips at the minimum (one line per code and unit price, G2)."""
+    """S5: each on-site work log (day, km) of the month max(km × rate, minimum) (a
+    missing km is 0). Trips charged by distance go on a line in km at the km rate, trips
+    at the minimum on a line in trips at the minimum (one line per code and unit price, G2)."""
     per_km: dict[Decimal, list] = {}
     minimum: dict[Decimal, int] = {}
-    for m in moves:
-        if m.kind != "worklog" or m.record not in detail:
-            continue
-        d = detail[m.record]
-        if d["activity"] != "onsite":
-            continue
-        km = Decimal(d["km"]) if d["km"] is not None else Decimal(0)
-        rate_, floor = t.travel.per_km.at(d["day"]), t.travel.minimum_per_trip.at(d["day"])
+    for day, km_ in onsite:
+        km = Decimal(km_) if km_ is not None else Decimal(0)
+        rate_, floor = t.travel.per_km.at(day), t.travel.minimum_per_trip.at(day)
         if km * rate_ >= floor:
             g = per_km.setdefault(rate_, [0, Decimal(0)])
             g[0] += 1
@@ -196,29 +255,14 @@ def _travel_lines(t: ServicePackTariff, moves: list[PackMovement], detail: dict[
             minimum[floor] = minimum.get(floor, 0) + 1
     out = []
     for rate_, (trips, km) in sorted(per_km.items()):
-        out.append(Line("servicepack.travel", f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
-                        f"{fmt_qty(km)} km round trip", km, "km", rate_, "km", Fraction(km) * Fraction(rate_), vat,
-                        "S5", FAMILY))
+        out.append(Line(code="servicepack.travel",
+                        description=f"Travel, {trips} on-site trip{'s' if trips != 1 else ''}, "
+                                    f"{fmt_qty(km)} km round trip",
+                        quantity=km, unit="km", unit_price=rate_, price_unit="km", exact=Fraction(km) * Fraction(rate_),
+                        vat_rate=vat, rule="S5", family=FAMILY))
     for floor, trips in sorted(minimum.items()):
-        out.append(Line("servicepack.travel", f"Travel, minimum per on-site trip ({trips} "
-                        f"trip{'s' if trips != 1 else ''})", trips, "trip", floor, "trip",
-                        Fraction(floor) * trips, vat, "S5", FAMILY))
-    return out
-
-
-def _hours_anomalies(t: ServicePackTariff, sid: str, moves: list[PackMovement],
-                     detail: dict[str, dict]) -> list[Anomaly]:
-    """S6: actions starting outside service hours are rated and listed (half-open)."""
-    hours = t.service_hours
-    spans = ", ".join(f"{s.from_}–{s.to}" for s in hours.spans)
-    out = []
-    for m in moves:
-        if m.kind in ("purchase", "renewal") or m.record not in detail:
-            continue
-        at = detail[m.record]["local_at"]
-        second = at.hour * 3600 + at.minute * 60 + at.second
-        if not hours.contains(at.weekday(), second):
-            out.append(Anomaly("outside_hours", "S6", sid, m.record,
-                               f"{m.kind} started {at:%Y-%m-%d %H:%M:%S} local ({at:%a}), outside service "
-                               f"hours Mon–Fri {spans}; rated normally"))
+        out.append(Line(code="servicepack.travel",
+                        description=f"Travel, minimum per on-site trip ({trips} trip{'s' if trips != 1 else ''})",
+                        quantity=trips, unit="trip", unit_price=floor, price_unit="trip",
+                        exact=Fraction(floor) * trips, vat_rate=vat, rule="S5", family=FAMILY))
     return out

@@ -666,7 +666,7 @@ def _customer_company_id(spec: dict) -> str:
     cid = _clean(spec.get("company_id"), 60)
     if not cid:
         return ""
-    return f"{_COUNTRY_COMPANY.get(spec.get('country'), 'Company ID')} {cid}"
+    return f"{_COUNTRY_COMPANY.get(spec.get('country') or '', 'Company ID')} {cid}"
 
 
 def human_duration(seconds: int) -> str:

@@ -1,9 +1,11 @@
--- Every usage record of every feed, in the subscriber's local time, with the tariff
--- family that rates it (pricing.md, finer points, "which family rates a record").
--- A working table of the run (temp: rebuilt every run, never stale in the warehouse).
+-- Every usage record of every feed, in the subscriber's local time (local_at) and local
+-- date (local_date: the day and month it belongs to, pricing G3), with the tariff family
+-- that rates it (pricing.md, finer points, "which family rates a record"). Fills the
+-- `usage` table just (re)made by sql/tables/usage.sql: rebuilt whole whenever its inputs
+-- change (metering/routed_usage.py), never appended to.
 -- family is null when nothing rates it (an anomaly: unknown subscriber or no
--- subscription), 'none' for unanswered inbound legs (not usage).
-create or replace table usage as
+-- subscription; unrated_reason says which), 'none' for unanswered inbound legs (not usage).
+insert into usage by name
 with call_legs as (
     select
         'calls' as feed, call_id as record_id, subscriber_id,
@@ -83,6 +85,23 @@ flagged as (
         on planned.kind = 'worklog' and addon_days.kind = 'klippekort_addon'
         and addon_days.subscriber_id = planned.subscriber_id
         and planned.local_date >= addon_days.seg_from and planned.local_date < addon_days.seg_to
+),
+routed as (
+    select
+        flagged.*,
+        case
+            when tz is null then null
+            when kind = 'call' and not answered then 'none'
+            when kind in ('call', 'transfer', 'outbound') and plan_product is not null then 'answering'
+            when kind = 'call' and first_pack <= local_date then 'service_pack'
+            when kind = 'interaction' and plan_product is not null then 'answering'
+            when kind = 'interaction' and first_pack <= local_date then 'service_pack'
+            when kind = 'worklog' and activity in ('training', 'admin') and answering_day then 'answering'
+            when kind = 'worklog' and remote_day then 'remote_support'
+            when kind = 'worklog' and first_pack <= local_date then 'service_pack'
+            when kind = 'worklog' and (first_card <= local_date or klippekort_addon_day) then 'klippekort'
+        end as family
+    from flagged
 )
 select
     feed, record_id, subscriber_id, kind, started_at, local_at, local_date,
@@ -90,21 +109,11 @@ select
     strftime(coalesce(local_date, cast(timezone('UTC', started_at) as date)), '%Y-%m') as month,
     answered, talk_s, handle_s, minutes, km, activity, channel, report,
     destination_country, caller_number, parent_call_id, consultant, description, plan_product,
+    family,
     case
-        when tz is null then null
-        when kind = 'call' and not answered then 'none'
-        when kind in ('call', 'transfer', 'outbound') and plan_product is not null then 'answering'
-        when kind = 'call' and first_pack <= local_date then 'service_pack'
-        when kind = 'interaction' and plan_product is not null then 'answering'
-        when kind = 'interaction' and first_pack <= local_date then 'service_pack'
-        when kind = 'worklog' and activity in ('training', 'admin') and answering_day then 'answering'
-        when kind = 'worklog' and remote_day then 'remote_support'
-        when kind = 'worklog' and first_pack <= local_date then 'service_pack'
-        when kind = 'worklog' and (first_card <= local_date or klippekort_addon_day) then 'klippekort'
-    end as family,
-    case
+        when family is not null then null
         when tz is null then 'unknown_subscriber'
         when kind in ('transfer', 'outbound') and plan_product is null then 'no_phone_plan'
         else 'no_subscription'
     end as unrated_reason
-from flagged
+from routed

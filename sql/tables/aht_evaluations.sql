@@ -1,5 +1,5 @@
 create table if not exists aht_evaluations (
-    quarter varchar not null,
+    quarter varchar not null check (regexp_full_match(quarter, '[0-9]{4}-Q[1-4]')),
     subscriber_id varchar not null,
     interactions bigint not null,
     handle_s bigint not null,

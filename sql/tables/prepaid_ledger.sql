@@ -1,5 +1,5 @@
 create table if not exists prepaid_ledger (
-    month varchar not null,
+    month varchar not null check (regexp_full_match(month, '[0-9]{4}-(0[1-9]|1[0-2])')),
     subscriber_id varchar not null,
     family varchar not null,
     seq integer not null,
