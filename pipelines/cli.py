@@ -224,6 +224,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
+    from metering import sqlfiles
     from metering.db import rows
     from metering.ingest import create_tables
     ws = _read_workspace()
@@ -231,12 +232,10 @@ def cmd_quarantine(args) -> int:
     try:
         create_tables(con)
         if args.summary:
-            for feed, rule, n in rows(con, "select feed, rule, count(*) from quarantine group by all order by all"):
+            for feed, rule, n in rows(con, sqlfiles.sql("status/quarantine_summary")):
                 _say(f"{feed:<14}{rule:<28}{n:>8}")
             return 0
-        q = ("select feed, file, line, rule, reason from quarantine "
-             "where $feed is null or feed = $feed order by feed, file, line nulls first limit $limit")
-        found = rows(con, q, {"feed": args.feed, "limit": args.limit})
+        found = rows(con, sqlfiles.sql("status/quarantine_listing"), {"feed": args.feed, "limit": args.limit})
     finally:
         con.close()
     for feed, file, line, rule, reason in found:
