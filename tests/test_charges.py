@@ -14,9 +14,9 @@ from metering import sqlfiles
 from metering.catalog import Catalog, load_catalog, tariffs_dir
 from metering.charges import registry
 from metering.db import connect
-from metering.demo import generate_workspace
 from metering.lines import Line
 from pipelines.cli import main
+from synthetic.workspace import generate_workspace
 
 # one code, two forms: the rule and the code stay, the unit says which form a line is
 SECOND_FORMS = {("servicepack.travel", "trip", "trip"), ("interact.early_termination", "fee", "fee")}
