@@ -4,10 +4,12 @@ makes it, its unit and price unit, the divisor between them, its service (the JS
 reads a code's facts here instead of parsing the code; SQL gets the same registry as the
 table `charge_codes` (`materialise_charge_codes`).
 
-Most codes are fixed; the graduated bands (A3, M1) have one code per tier of the tariff
-in use, so the registry is built from a catalog (`registry(catalog)`). A description
-template is filled from the tariff's parameters when the registry is built (a changed
-`talk_over_s` changes the text) and from the line's own fields when a line is made."""
+Each family declares its charges (`TariffFamily.charges`): remote support in its own
+module, the others here (`CHARGES_OF`). Most codes are fixed; the graduated bands (A3,
+M1) have one code per tier of the tariff in use, so the registry is built from a
+catalog (`registry(catalog)`). A description template is filled from the tariff's
+parameters when the registry is built (a changed `talk_over_s` changes the text) and
+from the line's own fields when a line is made."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from metering.catalog import ONE_OFFS
 
 if TYPE_CHECKING:
     from metering.catalog import Catalog, Price
@@ -59,7 +63,7 @@ class Charge:
                     family=self.family, rounded=rounded, service=self.service)
 
 
-def _fee(code: str, family: str, service: str, rule: str, order: int, text: str = "{name} ({span})") -> Charge:
+def fee(code: str, family: str, service: str, rule: str, order: int, text: str = "{name} ({span})") -> Charge:
     """G4/G5: a monthly fee per active day (metering.lines.fee_line)."""
     return Charge(code=code, family=family, service=service, rule=rule, unit="day", price_unit="month",
                   order=order, text=text)
@@ -67,18 +71,17 @@ def _fee(code: str, family: str, service: str, rule: str, order: int, text: str 
 
 ANSWERING_OPTION_RULES = {"voice_response": "A8", "reports_mail_unlimited": "R1", "sms_bundle_75": "R2",
                           "sms_bundle_200": "R2", "sms_bundle_500": "R2", "monthly_specification": "R3"}
-INTERACT_ONE_OFFS = ("activation", "channel", "training", "integration", "api_activation")
 
 
 def _answering(catalog: Catalog) -> list[Charge]:
     t = catalog.answering
     a = "answering"
     out = [
-        _fee("phone.plan", a, "phone", "G4", 0, "Telephone answering plan {item} ({span})"),
-        _fee("messaging.plan", a, "messaging", "G4", 1, "E-mail, chat, WhatsApp plan {item} ({span})"),
+        fee("phone.plan", a, "phone", "G4", 0, "Telephone answering plan {item} ({span})"),
+        fee("messaging.plan", a, "messaging", "G4", 1, "E-mail, chat, WhatsApp plan {item} ({span})"),
         # options share one order: they are listed by row (valid_from, product), not by option
-        *(_fee(f"option.{name}", a, "option", rule, 2) for name, rule in ANSWERING_OPTION_RULES.items()),
-        _fee("direct.package", a, "direct", "D1", 3, "DIRECT assistant package {hours} h ({span})"),
+        *(fee(f"option.{name}", a, "option", rule, 2) for name, rule in ANSWERING_OPTION_RULES.items()),
+        fee("direct.package", a, "direct", "D1", 3, "DIRECT assistant package {hours} h ({span})"),
     ]
     usage = 10  # usage lines follow the fees: calls, talk, legs, foreign, messaging, reports, training, DIRECT
 
@@ -130,9 +133,9 @@ def _interact(catalog: Catalog) -> list[Charge]:
                   price_unit="user-month", order=0,
                   text="#Interact {item} seats ({span}, {users} a day, at least {minimum_users}{sla})",
                   params={"minimum_users": t.minimum_users}),
-           _fee("interact.generic_api", i, "interact", "I2", 1),
-           _fee("interact.chatbot_api", i, "interact", "I2", 1)]
-    for n, name in enumerate(INTERACT_ONE_OFFS):
+           fee("interact.generic_api", i, "interact", "I2", 1),
+           fee("interact.chatbot_api", i, "interact", "I2", 1)]
+    for n, name in enumerate(ONE_OFFS):
         unit = "channel" if t.one_offs[name].per_quantity else "one-off"
         out.append(Charge(code=f"interact.{name}", family=i, service="interact", rule="I3", unit=unit,
                           price_unit=unit, order=2 + n, text="{name}"))
@@ -141,21 +144,6 @@ def _interact(catalog: Catalog) -> list[Charge]:
                       "({span}): {remaining} remaining months × ({users} users × {seat}{options})",
                       params={"term_months": t.term_months}))
     return out
-
-
-def _remote_support(catalog: Catalog) -> list[Charge]:
-    r = "remote_support"
-    return [
-        Charge(code="remote.time", family=r, service="remote", rule="L1", unit="minute", price_unit="hour", order=0,
-               text="Remote support time at {rate} per hour ({n} work log{s}, each rounded to cents)"),
-        Charge(code="remote.session_minimum", family=r, service="remote", rule="L1", unit="session",
-               price_unit="session", order=1, text="Session minimum {floor}: supplement for {n} session{s} below it"),
-        _fee("remote.lpas", r, "remote", "L4", 2),
-        _fee("remote.pager", r, "remote", "L4", 2),
-        # L2 is added over the whole specification (after every family's lines)
-        Charge(code="invoice.minimum", family=r, service="invoice", rule="L2", unit="invoice",
-               price_unit="invoice", order=3, text="Minimum invoice amount {minimum}"),
-    ]
 
 
 def _service_pack(catalog: Catalog) -> list[Charge]:
@@ -181,7 +169,9 @@ def _klippekort(catalog: Catalog) -> list[Charge]:
     ]
 
 
-_BUILDERS = (_answering, _interact, _remote_support, _service_pack, _klippekort)
+# the charges of the families whose pricing module does not declare its own (metering.families)
+CHARGES_OF = {"answering": _answering, "interact": _interact, "service_pack": _service_pack,
+              "klippekort": _klippekort}
 
 
 @dataclass(frozen=True)
@@ -224,7 +214,13 @@ def registry(catalog: Catalog) -> Registry:
     found = _registries.get(id(catalog))
     if found is not None and found[0] is catalog:
         return found[1]
-    charges = {c.code: c for build in _BUILDERS for c in build(catalog)}
+    from metering.families import FAMILIES  # the families import this module
+    charges: dict[str, Charge] = {}
+    for family in FAMILIES.values():
+        for c in family.charges(catalog):
+            if c.code in charges:
+                raise ValueError(f"line code {c.code!r} is registered twice ({charges[c.code].family}, {c.family})")
+            charges[c.code] = c
     reg = Registry(charges)
     _registries[id(catalog)] = (catalog, reg)
     _services.update({c.code: c.service for c in charges.values()})

@@ -22,6 +22,7 @@ from metering.catalog import (
     KlippekortTariff,
     ServicePackTariff,
 )
+from metering.charges import CHARGES_OF, Charge
 from metering.context import BillingInput
 from metering.lines import FamilyResult, Line
 from metering.periods import Month
@@ -45,6 +46,10 @@ class TariffFamily(Protocol):
     def product_codes(self) -> tuple[str, ...]: ...
 
     def rate(self, inp: BillingInput) -> dict[str, FamilyResult]: ...
+
+    def charges(self, catalog: Catalog) -> list[Charge]:
+        """Every line code it emits (metering.charges), its texts fed by the catalog's tariff."""
+        ...
 
     def invoice_minimum(self, catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
         """A supplement over a whole specification's own lines when the family is on it (L2)."""
@@ -70,6 +75,9 @@ class PricingModule:
 
     def rate(self, inp: BillingInput) -> dict[str, FamilyResult]:
         return self.module.rate(inp)
+
+    def charges(self, catalog: Catalog) -> list[Charge]:
+        return CHARGES_OF[self.name](catalog)
 
     def invoice_minimum(self, catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
         return None

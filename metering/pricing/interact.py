@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import partial
 
-from metering.catalog import InteractTariff
+from metering.catalog import INTERACT_OPTIONS, INTERACT_PLANS, ONE_OFFS, InteractTariff
 from metering.charges import registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, overlapping_days
@@ -36,9 +36,8 @@ from metering.money import fmt
 from metering.periods import Month
 
 FAMILY = "interact"
-PLANS = ("HUB", "PRO")
-OPTIONS = ("generic_api", "chatbot_api")
-ONE_OFFS = ("activation", "channel", "training", "integration", "api_activation")
+PLANS = INTERACT_PLANS  # the tariff model's names (metering.catalog), in listing order
+OPTIONS = INTERACT_OPTIONS
 
 OPTION_NAMES = {"generic_api": "Generic API", "chatbot_api": "Chatbot API"}
 ONE_OFF_NAMES = {"activation": "Activation", "channel": "Activation per communication channel",

@@ -24,8 +24,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from metering import sqlfiles
-from metering.catalog import Catalog, RemoteSupportTariff
-from metering.charges import Registry, registry
+from metering.catalog import REMOTE_ADDONS, Catalog, RemoteSupportTariff
+from metering.charges import Charge, Registry, fee, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
@@ -157,6 +157,21 @@ def _hours_anomalies(t: RemoteSupportTariff, sid: str, family_rows: list[Row], l
             f"({days} {spans}) and no pager subscription active that day; rated at the normal rate"))
 
 
+def charges(catalog: Catalog) -> list[Charge]:
+    """The family's line codes (metering.charges), in the order of its lines."""
+    r = FAMILY
+    return [
+        Charge(code="remote.time", family=r, service="remote", rule="L1", unit="minute", price_unit="hour", order=0,
+               text="Remote support time at {rate} per hour ({n} work log{s}, each rounded to cents)"),
+        Charge(code="remote.session_minimum", family=r, service="remote", rule="L1", unit="session",
+               price_unit="session", order=1, text="Session minimum {floor}: supplement for {n} session{s} below it"),
+        *(fee(f"remote.{item}", r, "remote", "L4", 2) for item in sorted(REMOTE_ADDONS)),
+        # L2 is added over the whole specification (after every family's lines)
+        Charge(code="invoice.minimum", family=r, service="invoice", rule="L2", unit="invoice",
+               price_unit="invoice", order=3, text="Minimum invoice amount {minimum}"),
+    ]
+
+
 def invoice_minimum(catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
     """L2: a month whose subtotal of own lines is above 0 and below the minimum gets a
     supplement (adjustments never count here, X4)."""
@@ -182,6 +197,9 @@ class RemoteSupport:
 
     def rate(self, inp: BillingInput) -> dict[str, FamilyResult]:
         return rate(inp)
+
+    def charges(self, catalog: Catalog) -> list[Charge]:
+        return charges(catalog)
 
     def invoice_minimum(self, catalog: Catalog, month: Month, lines: list[Line]) -> Line | None:
         return invoice_minimum(catalog, month, lines)
