@@ -12,6 +12,7 @@ parameters when the registry is built (a changed `talk_over_s` changes the text)
 from the line's own fields when a line is made."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -205,15 +206,17 @@ class Registry:
             "kind": pa.array([c.kind for c in cs], pa.string())})
 
 
-_registries: dict[int, tuple[Catalog, Registry]] = {}
+# one registry per catalog object, dropped with it (a long-running process reloads the
+# catalog whenever a tariff file changes)
+_registries: weakref.WeakKeyDictionary[Catalog, Registry] = weakref.WeakKeyDictionary()
 _services: dict[str, str] = {}  # every code any registry built so far → its service
 
 
 def registry(catalog: Catalog) -> Registry:
     """The registry of `catalog` (built once per catalog object)."""
-    found = _registries.get(id(catalog))
-    if found is not None and found[0] is catalog:
-        return found[1]
+    found = _registries.get(catalog)
+    if found is not None:
+        return found
     from metering.families import FAMILIES  # the families import this module
     charges: dict[str, Charge] = {}
     for family in FAMILIES.values():
@@ -222,7 +225,7 @@ def registry(catalog: Catalog) -> Registry:
                 raise ValueError(f"line code {c.code!r} is registered twice ({charges[c.code].family}, {c.family})")
             charges[c.code] = c
     reg = Registry(charges)
-    _registries[id(catalog)] = (catalog, reg)
+    _registries[catalog] = reg
     _services.update({c.code: c.service for c in charges.values()})
     return reg
 
