@@ -242,8 +242,14 @@ def service_of(code: str) -> str:
 
 
 def materialise_charge_codes(con, catalog: Catalog) -> None:
-    """The registry as the warehouse table `charge_codes` (described in sql/descriptions.yaml)."""
+    """The registry as the warehouse table `charge_codes` (described in sql/descriptions.yaml),
+    rewritten only when it differs: every rating reads it, few change it (a tariff's tiers)."""
     from metering import sqlfiles
     from metering.db import materialise
-    materialise(con, "charge_codes", registry(catalog).table())
+    table = registry(catalog).table()
+    wanted = sorted(zip(*(table.column(n).to_pylist() for n in table.column_names)))
+    if sqlfiles.value(con, "status/table_exists", {"t": "charge_codes"}) and \
+            sqlfiles.rows(con, "status/charge_codes_rows") == wanted:
+        return
+    materialise(con, "charge_codes", table)
     sqlfiles.apply_descriptions(con, ("charge_codes",))
