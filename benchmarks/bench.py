@@ -1,4 +1,4 @@
-"""`ccmeter bench`: generates a synthetic month (benchmarks/synth.py) under the workspace
+"""`ccmeter bench`: generates a synthetic month (synthetic/bench_month.py) under the workspace
 (`CCMETER_HOME`, default ./bench-workspace), then times each stage of the real pipeline
 on a fresh warehouse, next to the raw floors measured in the same run:
 
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks import synth
+from synthetic import bench_month
 
 DEFAULT_HOME = "bench-workspace"
 MIB = 1024 * 1024
@@ -643,7 +643,7 @@ def run_benchmark(args) -> int:
     stages = parse_stages(getattr(args, "stages", None))  # a typo fails before any data is generated
     calls = int(getattr(args, "calls", None) or 1_000_000)
     subscribers = int(getattr(args, "subscribers", None) or 10_000)
-    spec = synth.SynthSpec(calls=calls, subscribers=subscribers,
+    spec = bench_month.SynthSpec(calls=calls, subscribers=subscribers,
                            interactions=getattr(args, "interactions", None),
                            worklogs=int(getattr(args, "worklogs", None) or 50_000),
                            month=getattr(args, "month", None) or "2026-12",
@@ -660,7 +660,7 @@ def run_benchmark(args) -> int:
         f"{spec.worklogs:,} work logs, {spec.subscribers:,} subscribers, month {spec.month}"
         + (f", DuckDB memory_limit {memory_limit}" if memory_limit else ""))
     t0 = time.perf_counter()
-    manifest, generated = synth.ensure(ws.root, spec, progress=lambda m: say(f"   generate: {m}"))
+    manifest, generated = bench_month.ensure(ws.root, spec, progress=lambda m: say(f"   generate: {m}"))
     gen_seconds = time.perf_counter() - t0
     say(f"Data {'generated' if generated else 'reused'} in {gen_seconds:.1f} s "
         f"({manifest['bytes'] / MIB:.0f} MiB in {manifest['counts']['files']} files)")

@@ -17,9 +17,9 @@ import duckdb
 import psutil
 
 from metering.db import connect
-from metering.demo import generate_workspace
 from metering.ingest import ingest
 from metering.workspace import Workspace
+from synthetic import generate_workspace
 
 
 class PeakRss:

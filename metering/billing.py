@@ -13,10 +13,10 @@ from fractions import Fraction
 
 import duckdb
 
+from metering import sqlfiles
 from metering.catalog import FAMILIES, Catalog
 from metering.context import BillingInput
 from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
-from metering.db import rows
 from metering.ingest import create_tables
 from metering.lines import Anomaly, ContractError, FamilyResult, Line
 from metering.money import fmt
@@ -116,10 +116,7 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
     rated = RatedMonth(month)
     _aht_history(inp, rated)
 
-    for sid, feed, rid, reason, kind in rows(
-            con, "select subscriber_id, feed, record_id, unrated_reason, kind from usage "
-                 "where month = $m and family is null order by subscriber_id, local_at, record_id",
-            {"m": str(month)}):
+    for sid, feed, rid, reason, kind in sqlfiles.rows(con, "marts/unrated_usage", {"m": str(month)}):
         rated.anomalies.append(Anomaly(reason, "G9", sid, f"{feed}/{rid}", f"{kind}: {UNRATED_MESSAGES[reason]}"))
     for family in ("service_pack", "klippekort"):
         for sid, res in sorted(per_family[family].items()):

@@ -10,8 +10,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from metering import sqlfiles
 from metering.catalog import family_of
-from metering.db import rows
 from metering.periods import TIMEZONES, Month, active_days, is_active
 
 
@@ -103,9 +103,8 @@ class ContractProblem(ValueError):
 
 def load_subscribers(con) -> dict[str, Subscriber]:
     out = {}
-    for sid, name, country, address, vat_id, email, street, city, postcode, company_id, peppol_id, ref in rows(
-            con, "select subscriber_id, name, country, address, vat_id, email, street, city, postcode, "
-                 "company_id, peppol_id, buyer_reference from subscribers order by subscriber_id"):
+    for sid, name, country, address, vat_id, email, street, city, postcode, company_id, peppol_id, ref in \
+            sqlfiles.rows(con, "contracts/subscribers"):
         out[sid] = Subscriber(sid, name, country, address, vat_id, email, street, city, postcode, company_id,
                               peppol_id, ref)
     return out
@@ -114,9 +113,7 @@ def load_subscribers(con) -> dict[str, Subscriber]:
 def load_contracts(con) -> dict[str, list[Row]]:
     """Rows in force (not cancelled) per subscriber, ordered by valid_from, product."""
     out: dict[str, list[Row]] = defaultdict(list)
-    for sid, product, qty, vf, vt, params, f, line in rows(
-            con, "select subscriber_id, product, quantity, valid_from, valid_to, params, _file, _line "
-                 "from subscriptions where not cancelled order by subscriber_id, valid_from, product"):
+    for sid, product, qty, vf, vt, params, f, line in sqlfiles.rows(con, "contracts/subscriptions_in_force"):
         out[sid].append(Row(sid, product, int(qty), vf, vt, json.loads(params or "{}"), f, int(line)))
     return dict(out)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from metering import sqlfiles
+
 
 def rows(con, query: str, params=None) -> list[tuple]:
     return con.execute(query, params).fetchall() if params is not None else con.execute(query).fetchall()
@@ -52,8 +54,8 @@ def materialise(con, name: str, table, temp: bool = False) -> None:
     view = f"{name}_arrow"
     con.register(view, table)
     try:
-        con.execute(("create or replace temp table " if temp else "create or replace table ")
-                    + name + " as select * from " + view)
+        con.execute(sqlfiles.fill("catalog/materialise_temp_table" if temp else "catalog/materialise_table",
+                                  table=name, source=view))
     finally:
         con.unregister(view)
 

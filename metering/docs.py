@@ -11,19 +11,13 @@ from metering import sqlfiles
 def warehouse_columns(con) -> dict[str, list[tuple[str, str]]]:
     """Table or view → [(column, type)] in column order, for schema main of `con`."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in con.execute(
-            "select table_name, column_name, data_type from duckdb_columns() "
-            "where database_name = current_database() and schema_name = 'main' "
-            "order by table_name, column_index").fetchall():
+    for table, column, data_type in sqlfiles.rows(con, "catalog/warehouse_columns"):
         out.setdefault(table, []).append((column, data_type))
     return out
 
 
 def warehouse_kinds(con) -> dict[str, str]:
-    return dict(con.execute(
-        "select table_name, 'table' from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'main' union all select view_name, 'view' from duckdb_views() "
-        "where database_name = current_database() and schema_name = 'main' and not internal").fetchall())
+    return dict(sqlfiles.rows(con, "catalog/warehouse_kinds"))
 
 
 def _cell(text: str) -> str:

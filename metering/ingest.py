@@ -31,7 +31,6 @@ import pyarrow as pa
 
 from metering import model, sqlfiles
 from metering.catalog import PRODUCT_CODES
-from metering.db import rows, scalar
 from metering.feeds import FEEDS, ORDER, Feed
 from metering.limits import RESERVED_IDS, Limits
 from metering.workspace import Workspace
@@ -47,18 +46,16 @@ def create_tables(con) -> None:
     """The ingestion tables. On a warehouse opened read-only (status, quarantine, the
     sensor) nothing is written: a table it lacks is an empty temp table instead."""
     if _read_only(con):
-        existing = {r[0] for r in rows(con, "select table_name from information_schema.tables "
-                                            "where table_schema = 'main' and table_catalog = current_database()")}
+        existing = {r[0] for r in sqlfiles.rows(con, "catalog/main_tables")}
         for name in (*TABLES, "subscriptions"):
             if name in existing or name == "loaded_files_mtime_ns":
                 continue
-            # DDL of the repository (no data), made temporary
-            ddl = sqlfiles.sql(f"tables/{name}")
-            con.execute(ddl.replace("create table if not exists", "create temp table if not exists", 1)
-                        .replace("create or replace view", "create or replace temp view", 1))
+            con.execute(_temporary(sqlfiles.sql(f"tables/{name}")))
+        create_macros(con)
         return
     for name in TABLES:
         sqlfiles.run(con, f"tables/{name}")
+    create_macros(con)
     migrate_subscribers(con)
     # analytic tables of an older version (e.g. a month without its CHECK) get the current
     # shape when a run opens the warehouse; the issued tables are reloaded by issued.sync
@@ -68,23 +65,37 @@ def create_tables(con) -> None:
     sqlfiles.apply_descriptions(con, (*TABLES, "subscriptions"))
 
 
+def _temporary(ddl: str) -> str:
+    """A table's DDL of the repository (no data) made temporary, for a read-only warehouse."""
+    return (ddl.replace("create table if not exists", "create temp table if not exists", 1)
+            .replace("create or replace view", "create or replace temp view", 1))
+
+
+MACROS = ("iso_instant", "utc_offset_s")
+
+
+def create_macros(con) -> None:
+    """The staging checks' macros (sql/macros/), temporary: made on every connection that
+    makes the tables, read-only or not, and never written into the warehouse's catalog."""
+    for name in MACROS:
+        sqlfiles.run(con, f"macros/{name}")
+
+
 def migrate_subscribers(con) -> None:
     """A warehouse made before the e-invoice columns gets them (null for the rows it
     holds); `create table if not exists` alone would leave the old table as it is."""
     from metering.feeds import EINVOICE_COLUMNS
-    present = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'main' "
-        "and table_name = 'subscribers'").fetchall()}
+    present = {r[0] for r in sqlfiles.rows(con, "catalog/table_columns", {"table": "subscribers"})}
     for column in EINVOICE_COLUMNS:
         if column not in present:
             # an identifier of the feed definition (code), checked like any table name
             if not column.isidentifier() or not column.islower():
                 raise ValueError(f"not a column name: {column!r}")
-            con.execute(sqlfiles.sql("migrations/subscribers_add_column").replace("__column__", column))
+            con.execute(sqlfiles.fill("migrations/subscribers_add_column", column=column))
 
 
 def _read_only(con) -> bool:
-    return bool(scalar(con, "select readonly from duckdb_databases() where database_name = current_database()"))
+    return bool(sqlfiles.value(con, "catalog/read_only"))
 
 
 @dataclass
@@ -211,10 +222,10 @@ def pending_entries(con, ws: Workspace) -> list[InboxEntry]:
     """Inbox entries the ledger does not hold yet: files by path, size and mtime_ns (so a
     file corrected in place at the same size is seen; sha256 decides on load), rejected
     entries by path and identity."""
-    columns = {r[0] for r in rows(con, "select column_name from (describe loaded_files)")}
+    columns = {r[0] for r in sqlfiles.rows(con, "ledger/loaded_files_columns")}
     # a warehouse from before mtime_ns (opened read-only, not migrated): every file looks new once
-    mtime = "mtime_ns" if "mtime_ns" in columns else "cast(null as bigint)"  # identifier from code
-    ledger = rows(con, f"select path, size_bytes, {mtime}, status, sha256 from loaded_files")
+    ledger = sqlfiles.rows(con, "ledger/loaded_files_entries" if "mtime_ns" in columns
+                           else "ledger/loaded_files_entries_without_mtime")
     files = {(p, size, m) for p, size, m, status, _ in ledger if status != "rejected"}
     rejected = {(p, sha) for p, _, _, status, sha in ledger if status == "rejected"}
     out = []
@@ -266,18 +277,12 @@ def _read_csv_fast(con, path: Path) -> list[str] | None:
     if not header or "" in header or len(set(header)) != len(header):
         return None  # no header, a nameless or a repeated column: the careful reader decides
     try:
-        con.execute(
-            "create or replace temp table raw_file as select *, row_number() over () + 1 as _line "
-            "from read_csv($path, all_varchar = true, header = true, names = $names, delim = ',', "
-            "quote = '\"', escape = '\"', strict_mode = true, max_line_size = $max, auto_detect = true, "
-            "sample_size = -1, null_padding = false, encoding = 'utf-8')",
-            {"path": str(path), "max": MAX_LINE, "names": header})
+        sqlfiles.run(con, "staging/raw_file_csv", {"path": str(path), "max": MAX_LINE, "names": header})
     except Exception:
         return None
-    cols = [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
-    if cols != header:
+    if _raw_file_columns(con) != header:
         return None
-    rows = scalar(con, "select count(*) from raw_file")
+    rows = sqlfiles.value(con, "staging/raw_file_rows")
     newlines, ends_nl = _count_lines(path)
     physical = newlines + (0 if ends_nl else 1)
     if physical - 1 != rows:
@@ -350,7 +355,7 @@ def _read_csv_careful(con, path: Path, feed: Feed) -> tuple[list[str], list[tupl
     arrays["_line"] = pa.array(lines, pa.int64())
     table = pa.table(arrays)
     con.register("raw_arrow", table)
-    con.execute("create or replace temp table raw_file as select * from raw_arrow")
+    sqlfiles.run(con, "staging/raw_file_arrow")
     con.unregister("raw_arrow")
     return list(dict.fromkeys(h for h in header if h)), rejects
 
@@ -423,12 +428,15 @@ def _open_quote(record: str) -> bool:
 
 def _read_parquet(con, path: Path) -> list[str]:
     try:
-        con.execute("create or replace temp table raw_file as select * exclude (file_row_number), "
-                    "file_row_number + 1 as _line from read_parquet($path, file_row_number = true)",
-                    {"path": str(path)})
+        sqlfiles.run(con, "staging/raw_file_parquet", {"path": str(path)})
     except Exception as exc:
         raise UnreadableFile(f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
-    return [r[0] for r in con.execute("describe raw_file").fetchall() if r[0] != "_line"]
+    return _raw_file_columns(con)
+
+
+def _raw_file_columns(con) -> list[str]:
+    """The columns of the file just read (temp table raw_file), in file order."""
+    return [name for name, _ in sqlfiles.rows(con, "staging/raw_file_columns") if name != "_line"]
 
 
 # Columns a Parquet file may already hold typed, with the values the text checks accept:
@@ -467,14 +475,11 @@ def _raw_records(con, feed: Feed, present: list[str]) -> None:
         else:
             parts.append(f'cast(null as varchar) as "{c}"')
     # Column names come from the feed definition in code, never from a file.
-    # Views: the staging statement reads the file's rows once, without another copy.
-    con.execute("create or replace temp view raw_records as select " + ", ".join(parts)
-                + ", _line from raw_file")
-    types = dict(con.execute("select column_name, column_type from (describe raw_file)").fetchall())
+    con.execute(sqlfiles.fill("staging/raw_records", columns=", ".join(parts)))
+    types = dict(sqlfiles.rows(con, "staging/raw_file_columns"))
     typed = [_typed_companion(c, types.get(c) if c in present else None)
              for c in feed.columns if c in TYPED_INSTANTS or c in TYPED_COUNTS]
-    con.execute("create or replace temp view raw_staging as select " + ", ".join(parts + typed)
-                + ", _line from raw_file")
+    con.execute(sqlfiles.fill("staging/raw_staging", columns=", ".join(parts + typed)))
 
 
 # --- loading -----------------------------------------------------------------------
@@ -498,13 +503,12 @@ def ingest_file(con, ws: Workspace, feed: Feed, path: Path, limits: Limits | Non
     size, mtime_ns = st.st_size, st.st_mtime_ns
     # The same bytes again are a no-op. For subscriptions the file name also counts: it
     # orders the versions, so the same rows in a later-named file are the current state.
-    if scalar(con, "select count(*) from loaded_files where feed = $f and sha256 = $s "
-                   "and ($any_name or path = $p)",
-              {"f": feed.name, "s": digest, "p": rel, "any_name": feed.id_column is not None}):
+    if sqlfiles.value(con, "ledger/same_bytes_loaded",
+                      {"feed": feed.name, "sha": digest, "path": rel, "any_name": feed.id_column is not None}):
         sqlfiles.run(con, "ledger/loaded_files_seen", {"feed": feed.name, "path": rel, "sha": digest,
                                                        "size": size, "mtime_ns": mtime_ns})
         return FileResult(feed.name, rel, "skipped")
-    file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
+    file_id = sqlfiles.value(con, "ledger/next_file_id")
     read: tuple[list[str], list] | UnreadableFile
     try:
         read = _read(con, feed, path)
@@ -535,10 +539,10 @@ def _ledger(con, file_id: int, feed: str, rel: str, size: int, sha: str, result:
 def reject_entry(con, entry: InboxEntry) -> FileResult:
     """Quarantines an inbox entry that is not a readable regular file, once: the ledger
     holds it by path and identity, and the same entry on a later run is skipped."""
-    if scalar(con, "select count(*) from loaded_files where feed = $f and path = $p and status = 'rejected' "
-                   "and sha256 = $i", {"f": entry.feed, "p": entry.rel, "i": entry.identity}):
+    if sqlfiles.value(con, "ledger/entry_rejected_before",
+                      {"feed": entry.feed, "path": entry.rel, "identity": entry.identity}):
         return FileResult(entry.feed, entry.rel, "skipped")
-    file_id = scalar(con, "select coalesce(max(file_id), 0) + 1 from loaded_files")
+    file_id = sqlfiles.value(con, "ledger/next_file_id")
     result = FileResult(entry.feed, entry.rel, "rejected", reason=entry.reason, rule=entry.rule)
     con.execute("begin transaction")
     try:
@@ -575,7 +579,7 @@ def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
         raise UnreadableFile(f"not a {' or '.join(feed.formats)} file")
     missing = [c for c in feed.required if c not in present]
     if missing:
-        records = scalar(con, "select count(*) from raw_file") + len(rejects)
+        records = sqlfiles.value(con, "staging/raw_file_rows") + len(rejects)
         raise UnreadableFile(f"missing required column(s): {', '.join(missing)} "
                              f"(found: {', '.join(present) or 'none'}; comma-separated UTF-8 expected)",
                              records)
@@ -590,7 +594,6 @@ def _set_limits(con, limits: Limits) -> None:
     con.execute("set variable max_utc_offset_s = cast($p as bigint)", {"p": limits.max_utc_offset_s})
     con.execute("set variable max_id_length = cast($p as bigint)", {"p": limits.max_id_length})
     con.execute("set variable reserved_ids = $p", {"p": list(RESERVED_IDS)})
-    sqlfiles.run(con, "staging/utc_offset_s")
 
 
 def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> FileResult:
@@ -600,17 +603,13 @@ def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> File
     unknown = [c for c in present if c not in feed.columns]
     _raw_records(con, feed, present)
     _set_limits(con, limits)
-    con.execute("create or replace temp table staged as " + sqlfiles.sql(f"staging/staging_{feed.name}"))
+    sqlfiles.run(con, f"staging/staging_{feed.name}")
     for line, rule, reason, record in rejects:
-        con.execute("insert into quarantine values ($feed, $file, $line, null, $rule, $reason, $record)",
-                    {"feed": feed.name, "file": rel, "line": line, "rule": rule, "reason": reason,
-                     "record": record})
-    # The raw record (as JSON) is built for quarantined rows only.
-    con.execute("insert into quarantine select $feed, $file, s._line, s._record_id, s._rule, s._reason, "
-                "to_json(r) from staged s join raw_records r using (_line) where s._rule is not null",
-                {"feed": feed.name, "file": rel})
-    bad = scalar(con, "select count(*) from staged where _rule is not null")
-    total = scalar(con, "select count(*) from staged")
+        sqlfiles.run(con, "ledger/quarantine_csv_rejects",
+                     {"feed": feed.name, "file": rel, "line": line, "rule": rule, "reason": reason,
+                      "record": record})
+    sqlfiles.run(con, "ledger/quarantine_staged", {"feed": feed.name, "file": rel})
+    ((bad, total),) = sqlfiles.rows(con, "staging/staged_counts")
     loaded, dups, conflicts = _dedupe_and_insert(con, feed, rel, file_id)
     read = total + len(rejects)
     return FileResult(feed.name, rel, "loaded", read=read, loaded=loaded,
@@ -620,24 +619,25 @@ def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> File
 
 def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int) -> tuple[int, int, int]:
     if feed.id_column is None:
-        con.execute(sqlfiles.sql("staging/classified_subscriptions"))
+        sqlfiles.run(con, "staging/classified_subscriptions")
     else:
-        con.execute(_for_feed(sqlfiles.sql("staging/classified_records"), feed))
-    counts = dict(con.execute("select disposition, count(*) from classified group by all").fetchall())
-    con.execute("insert into quarantine select $feed, $file, c._line, c._record_id, 'id.conflict', c._reason, "
-                "to_json(r) from classified c join raw_records r using (_line) where c.disposition = 'conflict'",
-                {"feed": feed.name, "file": rel})
+        con.execute(_for_feed("staging/classified_records", feed))
+    counts = dict(sqlfiles.rows(con, "staging/classified_counts"))
+    sqlfiles.run(con, "ledger/quarantine_conflicts", {"feed": feed.name, "file": rel})
     if feed.id_column is None:
-        con.execute(sqlfiles.sql("staging/load_subscription_versions"), {"file": rel, "file_id": file_id})
+        sqlfiles.run(con, "staging/load_subscription_versions", {"file": rel, "file_id": file_id})
     else:
-        con.execute(_for_feed(sqlfiles.sql("staging/load_records"), feed), {"file": rel})
+        con.execute(_for_feed("staging/load_records", feed), {"file": rel})
     return counts.get("load", 0), counts.get("duplicate", 0), counts.get("conflict", 0)
 
 
-def _for_feed(template: str, feed: Feed) -> str:
-    """Fills a statement's table and id-column identifiers from the feed definition
+def _for_feed(name: str, feed: Feed) -> str:
+    """Statement `name` with its table and id-column identifiers from the feed definition
     (code, not data: identifiers cannot be bound as parameters)."""
-    return template.replace("__table__", feed.table).replace("__id__", feed.id_column or "")
+    parts = {"table": feed.table}
+    if "__id__" in sqlfiles.sql(name):
+        parts["id"] = feed.id_column or ""
+    return sqlfiles.fill(name, **parts)
 
 
 def ingest(con, ws: Workspace, progress=None, limits: Limits | None = None) -> list[FileResult]:
@@ -665,9 +665,7 @@ def feed_status(con) -> dict:
     """Per feed: files read (rejected inbox entries not counted), records read, loaded,
     quarantined, duplicates."""
     create_tables(con)
-    rows_ = con.execute(
-        "select feed, count(*), sum(read), sum(loaded), sum(quarantined), sum(duplicates) "
-        "from loaded_files where status <> 'rejected' group by feed").fetchall()
+    rows_ = sqlfiles.rows(con, "status/feed_status")
     out = {name: {"files": 0, "read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0} for name in ORDER}
     for feed, files, read, loaded, q, d in rows_:
         out[feed] = {"files": int(files), "read": int(read), "loaded": int(loaded),

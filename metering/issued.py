@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 import pyarrow as pa
 
 from metering import model, sqlfiles
-from metering.db import rows, scalar
 from metering.manifest import Issued, issued_months, read_issued_specs
 from metering.workspace import Workspace
 
@@ -26,7 +25,7 @@ def ensure_tables(con) -> None:
     # The issued tables are derived data: those of warehouses from before manifests (which
     # held re-billable months) or of an older model (e.g. quantity as text) are dropped and
     # reloaded from the issued files by `sync` (issued_months goes too, so every month is).
-    if (not scalar(con, "select count(*) from information_schema.tables where table_name = 'issued_months'")
+    if (not sqlfiles.value(con, "status/table_exists", {"t": "issued_months"})
             or any(model.outdated(con, name) for name in ISSUED_TABLES)):
         model.drop(con, ISSUED_TABLES)
     for name in ISSUED_TABLES:
@@ -75,7 +74,7 @@ def _insert(con, table: str, columns: dict[str, list]) -> None:
         raise ValueError(f"not an issued table: {table}")
     con.register("issued_arrow", _arrow(table, columns))
     try:
-        con.execute(f"insert into {table} by name select * from issued_arrow")
+        con.execute(sqlfiles.fill("publish/insert_issued_rows", table=table))
     finally:
         con.unregister("issued_arrow")
 
@@ -137,7 +136,7 @@ def record(con, issued: Issued, specs: list[dict]) -> None:
 
 def _delete(con, month: str) -> None:
     for table in ISSUED_TABLES:
-        con.execute(sqlfiles.sql("publish/delete_month").replace("__table__", table), {"m": month})
+        con.execute(sqlfiles.fill("publish/delete_month", table=table), {"m": month})
 
 
 def sync(con, ws: Workspace) -> list[str]:
@@ -145,7 +144,7 @@ def sync(con, ws: Workspace) -> list[str]:
     (re)loaded or dropped, for the run's log."""
     ensure_tables(con)
     on_disk = issued_months(ws)
-    known = dict(rows(con, "select month, manifest_sha256 from issued_months"))
+    known = dict(sqlfiles.rows(con, "issued/issued_months_known"))
     done = []
     for month, issued in on_disk.items():
         if known.get(month) != issued.sha256:
@@ -166,9 +165,7 @@ def issued_lines(con, month: str) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     cols = ("subscriber_id", "code", "description", "quantity", "unit", "unit_price", "price_unit", "amount",
             "vat_rate", "family")
-    for r in rows(con, "select subscriber_id, code, description, quantity, unit, unit_price, price_unit, "
-                       "cast(amount as varchar), cast(vat_rate as varchar), family from spec_lines "
-                       "where period = $m order by subscriber_id, month, line_no", {"m": month}):
+    for r in sqlfiles.rows(con, "issued/issued_lines", {"m": month}):
         d = dict(zip(cols, r))
         d["quantity"] = _plain(d["quantity"])
         d["unit_price"] = _price(d["unit_price"])
@@ -189,13 +186,12 @@ def _price(d: Decimal) -> str:
 
 
 def issued_numbers(con, month: str) -> dict[str, str]:
-    return dict(rows(con, "select subscriber_id, spec_number from spec_headers where month = $m", {"m": month}))
+    return dict(sqlfiles.rows(con, "issued/issued_numbers", {"m": month}))
 
 
 def issued_currencies(con, month: str) -> dict[str, str]:
-    return dict(rows(con, "select subscriber_id, currency from spec_headers where month = $m", {"m": month}))
+    return dict(sqlfiles.rows(con, "issued/issued_currencies", {"m": month}))
 
 
 def issued_aht(con, month: str) -> dict[str, dict]:
-    return {sid: json.loads(a) for sid, a in rows(
-        con, "select subscriber_id, aht from spec_headers where month = $m and aht is not null", {"m": month})}
+    return {sid: json.loads(a) for sid, a in sqlfiles.rows(con, "issued/issued_aht", {"m": month})}

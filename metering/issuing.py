@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from metering import issued as issued_db
+from metering import sqlfiles
 from metering.adjustments import differences
 from metering.billing import MonthBill, Prepared, prepare, rate_month, spec_of
 from metering.catalog import Catalog
@@ -84,7 +85,6 @@ def unchanged_since_issue(con, issued: Issued, fingerprint: dict[str, str]) -> b
     subscribers, subscriptions or usage of that month or earlier (ledgers and the AHT
     chain carry history forward only, so later usage never changes an earlier month).
     A shortcut, never a rule: when in doubt the month is re-rated."""
-    from metering import sqlfiles
     man = issued.manifest
     if any(man.get(k) != v for k, v in fingerprint.items()):
         return False
@@ -165,7 +165,6 @@ def expired(con, prep: Prepared, target: Month, issued: dict[str, Issued], lookb
 def late_records(con, months: list[str], since: str | None = None) -> list[tuple]:
     if not months:
         return []
-    from metering import sqlfiles
     return rows(con, sqlfiles.sql("issuing/late_records"), {"months": months, "since_month": since})
 
 
@@ -353,7 +352,7 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     check_staged(staging, bill.specs, pdf=pdf)
     specs = {f"{s['subscriber_id']}.json": s for s in bill.specs}
     loaded = [{"path": p, "sha256": s} for p, s in rows(
-        con, "select path, sha256 from loaded_files order by file_id")]
+        con, sqlfiles.sql("issuing/loaded_files_listed"))]
     fingerprint = inputs_fingerprint()
     manifest = {"month": key, "issued_at": utc_now(), "ccmeter_version": version or fingerprint["ccmeter_version"],
                 "tariffs_sha256": fingerprint["tariffs_sha256"],
@@ -419,7 +418,7 @@ def prepare_workspace(con, ws: Workspace, version: str) -> list[str]:
     from metering.manifest import adopt_legacy, recover
     said = list(recover(ws))
     create_tables(con)
-    loaded = [{"path": p, "sha256": h} for p, h in rows(con, "select path, sha256 from loaded_files order by file_id")]
+    loaded = [{"path": p, "sha256": h} for p, h in rows(con, sqlfiles.sql("issuing/loaded_files_listed"))]
     said += [f"{month}: specification files without a manifest were adopted as issued (manifest written)"
              for month in adopt_legacy(ws, loaded, version)]
     said += list(issued_db.sync(con, ws))

@@ -15,7 +15,6 @@ catalog (identifiers cannot be parameters), quoted."""
 from __future__ import annotations
 
 from metering import sqlfiles
-from metering.db import rows
 
 # analytic tables written at issue that no file can give back: migrated by copying rows
 ANALYTIC_TABLES = ("anomalies", "contract_errors", "rated_records", "prepaid_ledger", "aht_evaluations")
@@ -37,17 +36,12 @@ def _ddl(name: str, as_name: str, temp: bool = False) -> str:
 
 
 def exists(con, name: str) -> bool:
-    return bool(rows(con, "select 1 from duckdb_tables() where database_name = current_database() "
-                          "and schema_name = 'main' and table_name = $t and not temporary", {"t": name}))
+    return bool(sqlfiles.value(con, "catalog/main_table_exists", {"t": name}))
 
 
 def _shape(con, database: str, name: str) -> tuple[list, list]:
-    columns = rows(con, "select column_name, data_type from duckdb_columns() where database_name = $d "
-                        "and schema_name = 'main' and table_name = $t order by column_index",
-                   {"d": database, "t": name})
-    checks = sorted(r[0] for r in rows(
-        con, "select expression from duckdb_constraints() where database_name = $d and schema_name = 'main' "
-             "and table_name = $t and constraint_type = 'CHECK'", {"d": database, "t": name}))
+    columns = sqlfiles.rows(con, "catalog/table_shape_columns", {"d": database, "t": name})
+    checks = sorted(r[0] for r in sqlfiles.rows(con, "catalog/table_shape_checks", {"d": database, "t": name}))
     return columns, checks
 
 
@@ -59,7 +53,7 @@ def outdated(con, name: str) -> bool:
     probe = PROBE + name
     con.execute(_ddl(name, probe, temp=True))
     try:
-        database = rows(con, "select current_database()")[0][0]
+        database = sqlfiles.value(con, "catalog/current_database")
         return _shape(con, database, name) != _shape(con, "temp", probe)
     finally:
         con.execute(_statement("drop_table", table="temp.main." + _ident(probe)))
@@ -77,7 +71,7 @@ def rebuild(con, name: str) -> None:
     """Copies the rows of an outdated table into its current shape, in one transaction
     (a value that does not fit the new type fails the run: nothing is changed then)."""
     new = name + MIGRATING
-    database = rows(con, "select current_database()")[0][0]
+    database = sqlfiles.value(con, "catalog/current_database")
     con.execute("begin transaction")
     try:
         con.execute(_statement("drop_table", table=_ident(new)))

@@ -30,7 +30,7 @@ def _for_table(name: str, table: str) -> str:
     """A statement for one of the output tables (an identifier from code, not data)."""
     if table not in OUTPUT_TABLES:
         raise ValueError(f"not an output table: {table}")
-    return sqlfiles.sql(name).replace("__table__", table)
+    return sqlfiles.fill(name, table=table)
 
 
 def write_analytics(con, bill: MonthBill) -> None:
@@ -91,7 +91,7 @@ def write_aht_evaluations(con, rows_: list[dict], quarters: list[str]) -> None:
     try:
         con.execute(sqlfiles.sql("publish/delete_quarters"), {"quarters": quarters})
         con.register("aht_arrow", table)
-        con.execute("insert into aht_evaluations by name select * from aht_arrow")
+        sqlfiles.run(con, "publish/insert_aht_evaluations")
         con.unregister("aht_arrow")
         con.execute("commit")
     except BaseException:

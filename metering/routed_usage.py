@@ -39,6 +39,6 @@ def ensure_usage(con, subscribers: dict[str, Subscriber], contracts: dict[str, l
     if scalar(con, sqlfiles.sql("status/usage_built_from"), {"fingerprint": fingerprint}):
         return False
     build_usage(con, subscribers, contracts)
-    con.execute("truncate usage_state")
+    sqlfiles.run(con, "ledger/usage_state_cleared")
     sqlfiles.run(con, "ledger/usage_state_row", {"fingerprint": fingerprint})
     return True

@@ -1,7 +1,20 @@
 """Loads the SQL statements kept in `sql/` (one statement per file, named after the
-table it makes). SQL is never inlined in Python and data always goes in as parameters."""
+table or result it makes). Data always goes in as parameters, never into the SQL text.
+
+Every statement that reads or writes the warehouse's tables, and every look-up in its
+catalog, lives in a file here. Inline in Python stay only statements that are not
+queries: transaction control (`begin transaction`, `commit`, `rollback`), `checkpoint`,
+session settings (`set timezone` in metering.db.connect; `set variable x = $v`, which
+binds one parameter for the SQL files to read with getvariable), and `COMMENT ON` (built
+by `apply_descriptions` from sql/descriptions.yaml: it takes no parameters, so the
+quoted text is part of the statement). Identifiers cannot be parameters either: a file
+then holds `__name__` placeholders that `fill` replaces with text from code (a table
+name of the feed definition, a column list), never with data. Outside `metering/` the
+GX expectations' own queries (gx/*.json, wrapped by metering.validation._sample) and
+the benchmark's floors (benchmarks/) are SQL of their own tools, not of this package."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +31,32 @@ def sql(name: str) -> str:
 
 def run(con, name: str, params: dict | list | None = None):
     return con.execute(sql(name), params) if params is not None else con.execute(sql(name))
+
+
+def fill(name: str, **parts: str) -> str:
+    """The statement `name` with each `__key__` placeholder replaced by `parts[key]`:
+    identifiers or column lists made in code, never data (data goes in as parameters).
+    Every placeholder must be filled and every part must be used."""
+    text = sql(name)
+    for key, value in parts.items():
+        placeholder = f"__{key}__"
+        if placeholder not in text:
+            raise ValueError(f"sql/{name}.sql has no placeholder {placeholder}")
+        text = text.replace(placeholder, value)
+    left = re.findall(r"__[a-z_]+__", text)
+    if left:
+        raise ValueError(f"sql/{name}.sql: placeholders not filled: {sorted(set(left))}")
+    return text
+
+
+def value(con, name: str, params: dict | list | None = None):
+    """The single value of the one-row, one-column result of statement `name`."""
+    found = run(con, name, params).fetchall()  # fetched to the end: DuckDB holds the connection till then
+    return found[0][0] if found else None
+
+
+def rows(con, name: str, params: dict | list | None = None) -> list[tuple]:
+    return run(con, name, params).fetchall()
 
 
 @lru_cache(maxsize=1)
@@ -56,15 +95,8 @@ def apply_descriptions(con, tables=None) -> None:
     sql/descriptions.yaml (static text of the repository, quoted; COMMENT ON takes no
     parameters). `tables`: only these. A comment that already says the same is not
     rewritten, so calling this after every step that (re)creates a table is cheap."""
-    present = {r[0]: (r[1], r[2]) for r in con.execute(
-        "select table_name, 'TABLE', comment from duckdb_tables() "
-        "where database_name = current_database() and schema_name = 'main' and not temporary "
-        "union all select view_name, 'VIEW', comment from duckdb_views() "
-        "where database_name = current_database() and schema_name = 'main' and not temporary and not internal"
-    ).fetchall()}
-    columns: dict[tuple[str, str], str | None] = {(t, c): m for t, c, m in con.execute(
-        "select table_name, column_name, comment from duckdb_columns() "
-        "where database_name = current_database() and schema_name = 'main'").fetchall()}
+    present = {r[0]: (r[1], r[2]) for r in rows(con, "catalog/described_objects")}
+    columns: dict[tuple[str, str], str | None] = {(t, c): m for t, c, m in rows(con, "catalog/column_comments")}
     for name, text in descriptions().items():
         if name not in present or (tables is not None and name not in tables):
             continue

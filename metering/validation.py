@@ -183,7 +183,8 @@ def _sample(source, table: str, r, n: int = 3) -> list:
         return []
     query = cfg.kwargs["unexpected_rows_query"].format(batch=f'"{table}"')  # {{ }} -> { }, as GX does
     with source.get_engine().connect() as con:
-        return [dict(row._mapping) for row in con.execute(sqlalchemy.text(f"select * from ({query}) limit {n}"))]
+        sample = sqlfiles.fill("validation/unexpected_rows_sample", query=query, rows=str(int(n)))
+        return [dict(row._mapping) for row in con.execute(sqlalchemy.text(sample))]
 
 
 def _summarise(r, sample: list | None = None) -> dict:
@@ -255,10 +256,10 @@ def store_results(warehouse_path: str | Path, outcomes) -> None:
         sqlfiles.apply_descriptions(con, ("validation_results",))
         con.execute("begin transaction")
         for o in outcomes:
-            con.execute("delete from validation_results where feed = $f", {"f": o.feed})
+            sqlfiles.run(con, "validation/delete_feed_results", {"f": o.feed})
             for r in o.results:
-                con.execute("insert into validation_results values ($feed, $e, $s, $n, $m, $sev, $t)",
-                            {"feed": o.feed, "e": r["expectation"], "s": r["success"], "n": r["unexpected_count"],
+                sqlfiles.run(con, "validation/validation_results_row",
+                             {"feed": o.feed, "e": r["expectation"], "s": r["success"], "n": r["unexpected_count"],
                              "m": r["message"], "sev": r["severity"], "t": now})
         con.execute("commit")
     finally:
@@ -272,24 +273,18 @@ def reconcile(con) -> dict[str, dict]:
     quarantined + duplicates; the rows in the feed's table = records loaded; the
     quarantine holds one row per quarantined record of a readable file and one row per
     unreadable file. Returns per feed the counts and a list of problems (empty: ok)."""
-    from metering.db import rows
     from metering.ingest import create_tables
 
     create_tables(con)
     ledger = {feed: (files, read, loaded, q, d, unbalanced, q_readable, unreadable)
-              for feed, files, read, loaded, q, d, unbalanced, q_readable, unreadable in rows(con, """
-        select feed, count(*), sum(read), sum(loaded), sum(quarantined), sum(duplicates),
-               count(*) filter (where read <> loaded + quarantined + duplicates),
-               coalesce(sum(quarantined) filter (where status = 'loaded'), 0),
-               count(*) filter (where status in ('unreadable', 'rejected'))
-        from loaded_files group by feed""")}
-    quarantine = {(feed, unreadable): n for feed, unreadable, n in rows(con, """
-        select feed, line is null and record_id is null and rule like 'file.%', count(*)
-        from quarantine group by all""")}
+              for feed, files, read, loaded, q, d, unbalanced, q_readable, unreadable in sqlfiles.rows(
+                  con, "validation/ledger_by_feed")}
+    quarantine = {(feed, unreadable): n for feed, unreadable, n in sqlfiles.rows(con, "validation/quarantine_by_feed")}
     out = {}
     for feed in ORDER:
         files, read, loaded, q, d, unbalanced, q_readable, unreadable = ledger.get(feed, (0,) * 8)
-        table_rows = rows(con, f"select count(*) from {FEEDS[feed].table}")[0][0]  # table name from code
+        # the table name comes from the feed definition (code)
+        table_rows = con.execute(sqlfiles.fill("validation/feed_table_rows", table=FEEDS[feed].table)).fetchall()[0][0]
         problems = []
         if unbalanced:
             problems.append(f"{unbalanced} file(s) where read != loaded + quarantined + duplicates")
@@ -318,19 +313,11 @@ def specification_totals(con, month_dir: str | Path, month: str) -> dict:
     warehouse). Returns counts, the totals per currency and a list of problems."""
     from decimal import Decimal
 
-    from metering.db import rows
 
     problems: list[str] = []
     headers = {sid: (Decimal(str(sub)), Decimal(str(vat)), Decimal(str(total)), cur)
-               for sid, sub, vat, total, cur in rows(con, """
-        select subscriber_id, subtotal, vat, total, currency from spec_headers where month = $m""", {"m": month})}
-    for sid, subtotal, lines_sum, n in rows(con, """
-            select h.subscriber_id, h.subtotal, coalesce(sum(l.amount), 0), count(l.amount)
-            from spec_headers h
-            left join spec_lines l on l.month = h.month and l.spec_number = h.spec_number
-            where h.month = $m
-            group by all
-            having h.subtotal <> coalesce(sum(l.amount), 0)""", {"m": month}):
+               for sid, sub, vat, total, cur in sqlfiles.rows(con, "validation/spec_headers_totals", {"m": month})}
+    for sid, subtotal, lines_sum, n in sqlfiles.rows(con, "validation/subtotal_mismatches", {"m": month}):
         problems.append(f"{sid}: subtotal {subtotal} != sum of its {n} lines {lines_sum} (warehouse)")
     for sid, (sub, vat, total, _) in headers.items():
         if sub + vat != total:

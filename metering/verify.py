@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from metering.db import connect, rows
+from metering import sqlfiles
+from metering.db import connect
 from metering.manifest import issued_months, read_issued_specs, verify_files
 from metering.workspace import Workspace
 
@@ -41,9 +42,7 @@ def verify(ws: Workspace, months: list[str] | None = None) -> tuple[list[str], l
                 continue
             on_disk = _file_lines(read_issued_specs(ws, issued[m]))
             # decimals compare by value: DECIMAL(18,6) 3.030000 is the JSON's "3.03"
-            stored = sorted(tuple(r) for r in rows(
-                con, "select spec_number, line_no, kind, period, code, quantity, unit_price, amount, vat_rate "
-                     "from spec_lines where month = $m", {"m": m}))
+            stored = sorted(tuple(r) for r in sqlfiles.rows(con, "issued/issued_spec_lines_of_month", {"m": m}))
             if stored != on_disk:
                 problems.append(f"{m}: the warehouse's issued lines differ from the issued files "
                                 f"({len(stored)} rows against {len(on_disk)} lines; run `ccmeter rebuild`)")
@@ -54,4 +53,4 @@ def verify(ws: Workspace, months: list[str] | None = None) -> tuple[list[str], l
 
 
 def _has(con, table: str) -> bool:
-    return bool(rows(con, "select 1 from information_schema.tables where table_name = $t", {"t": table}))
+    return bool(sqlfiles.value(con, "status/table_exists", {"t": table}))

@@ -224,6 +224,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
+    from metering import sqlfiles
     from metering.db import rows
     from metering.ingest import create_tables
     ws = _read_workspace()
@@ -231,12 +232,10 @@ def cmd_quarantine(args) -> int:
     try:
         create_tables(con)
         if args.summary:
-            for feed, rule, n in rows(con, "select feed, rule, count(*) from quarantine group by all order by all"):
+            for feed, rule, n in rows(con, sqlfiles.sql("status/quarantine_summary")):
                 _say(f"{feed:<14}{rule:<28}{n:>8}")
             return 0
-        q = ("select feed, file, line, rule, reason from quarantine "
-             "where $feed is null or feed = $feed order by feed, file, line nulls first limit $limit")
-        found = rows(con, q, {"feed": args.feed, "limit": args.limit})
+        found = rows(con, sqlfiles.sql("status/quarantine_listing"), {"feed": args.feed, "limit": args.limit})
     finally:
         con.close()
     for feed, file, line, rule, reason in found:
@@ -261,7 +260,7 @@ def cmd_tariffs(args) -> int:
 
 
 def cmd_demo_data(args) -> int:
-    from metering.demo import generate_workspace
+    from synthetic import generate_workspace
     ws = _workspace()
     size: str | int = int(args.size) if str(args.size).isdigit() else args.size
     info = generate_workspace(ws.root, months=args.months, size=size, fmt=args.format, seed=args.seed,
@@ -279,7 +278,7 @@ def cmd_demo(args) -> int:
     ws = _workspace()
     if not any(p.is_file() for p in ws.inbox.rglob("*")):
         _say(f"Creating a demo workspace in {ws.root}")
-        from metering.demo import generate_workspace
+        from synthetic import generate_workspace
         generate_workspace(ws.root, months=["2026-08", "2026-09", DEMO_MONTH], size="small")
     args.month = DEMO_MONTH
     args.draft = False

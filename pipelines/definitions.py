@@ -100,6 +100,7 @@ def evaluate_previous_quarter(context: ScheduleEvaluationContext):
         description="Launches ingestion when inbox entries are not in the ledger yet: new files, files changed "
                     "in place (size or modification time), entries to quarantine (not readable regular files).")
 def inbox_sensor(context: SensorEvaluationContext, workspace: WorkspaceResource):
+    from metering import sqlfiles
     from metering.db import connect, scalar
     from metering.ingest import create_tables, pending_entries
 
@@ -110,8 +111,7 @@ def inbox_sensor(context: SensorEvaluationContext, workspace: WorkspaceResource)
         except Exception as exc:  # a run is writing (DuckDB: one writer), or damaged: look again next tick
             return SkipReason(f"warehouse not readable now: {str(exc).splitlines()[0]}")
         try:
-            has_ledger = scalar(con, "select count(*) from information_schema.tables "
-                                     "where table_name = 'loaded_files'")
+            has_ledger = scalar(con, sqlfiles.sql("status/table_exists"), {"t": "loaded_files"})
             pending = pending_entries(con, ws) if has_ledger else None
         finally:
             con.close()

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from metering.billing import bill_month
 from metering.catalog import load_catalog
 from metering.db import connect
-from metering.demo import generate_workspace
 from metering.ingest import ingest
 from metering.issuing import issue_month
 from metering.periods import Month
 from metering.workspace import Workspace
+from synthetic import generate_workspace
 
 EXAMPLES = int(os.environ.get("CCMETER_EXAMPLES", "6"))
 OCT, NOV = Month(2026, 10), Month(2026, 11)

@@ -10,11 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks import synth
 from benchmarks.bench import expected_counts, parse_stages, run_stages
 from metering.workspace import Workspace
+from synthetic import bench_month
 
-SMALL = synth.SynthSpec(calls=20_000, subscribers=200, interactions=4_000, worklogs=2_000, chunk_rows=8_000)
+SMALL = bench_month.SynthSpec(calls=20_000, subscribers=200, interactions=4_000, worklogs=2_000, chunk_rows=8_000)
 REQUIRED = ("end_to_end_seconds", "rating_seconds", "floor_seconds", "ingest_floor_seconds", "peak_rss_mib",
             "per_spec_ms", "stages")
 STAGE_KEYS = ("name", "seconds", "rows", "rows_per_s", "peak_rss_mib", "ratio_to_floor")
@@ -24,7 +24,7 @@ STAGE_KEYS = ("name", "seconds", "rows", "rows_per_s", "peak_rss_mib", "ratio_to
 def bench_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     ws = Workspace.from_env(root).ensure()
-    manifest, generated = synth.ensure(ws.root, SMALL)
+    manifest, generated = bench_month.ensure(ws.root, SMALL)
     assert generated
     report = run_stages(ws, SMALL.month, pdf=True, workers=(1,), floor_repeats=1, say=lambda m: None)
     return ws, manifest, report
@@ -36,13 +36,13 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 def test_generator_is_deterministic_and_reused(tmp_path):
-    spec = synth.SynthSpec(calls=3_000, subscribers=40, worklogs=300, chunk_rows=1_000)
+    spec = bench_month.SynthSpec(calls=3_000, subscribers=40, worklogs=300, chunk_rows=1_000)
     a, b = tmp_path / "a", tmp_path / "b"
-    synth.generate(a, spec)
-    synth.generate(b, spec)
+    bench_month.generate(a, spec)
+    bench_month.generate(b, spec)
     assert _digest(a) == _digest(b)
     assert len(list((a / "inbox" / "calls").glob("*.parquet"))) == 3
-    _, generated = synth.ensure(a, spec)
+    _, generated = bench_month.ensure(a, spec)
     assert not generated  # same arguments: the files are reused
 
 
@@ -126,7 +126,7 @@ def test_ingest_and_rating_alone_give_the_same_totals(bench_run, tmp_path):
     bill to the same specifications as the full run."""
     _, _, full = bench_run
     ws = Workspace.from_env(tmp_path).ensure()
-    synth.ensure(ws.root, SMALL)
+    bench_month.ensure(ws.root, SMALL)
     report = run_stages(ws, SMALL.month, pdf=False, floors=False, stages=(), say=lambda m: None)
     assert [s["name"] for s in report["stages"]] == ["ingest", "rating"]
     assert report["failed_stages"] == [] and report["rating_seconds"] > 0

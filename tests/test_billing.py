@@ -77,7 +77,7 @@ def _digest(directory):
 
 
 def test_rebilling_a_month_gives_byte_identical_files(tmp_path, monkeypatch, capsys):
-    from metering.demo import generate_workspace
+    from synthetic import generate_workspace
     home = tmp_path / "ws"
     generate_workspace(home, months=["2026-10"], size="tiny")
     monkeypatch.setenv("CCMETER_HOME", str(home))

@@ -3,13 +3,13 @@ from metering.billing import bill_month
 from metering.catalog import load_catalog
 from metering.checks import trace_mismatches
 from metering.db import connect
-from metering.demo import generate_workspace
 from metering.ingest import ingest
 from metering.issuing import issue_month
 from metering.outputs import write_analytics
 from metering.periods import Month
 from metering.validation import specification_totals
 from metering.workspace import Workspace
+from synthetic import generate_workspace
 
 
 def _warehouse_problems(con):

@@ -11,9 +11,9 @@ import pytest
 
 from metering import sqlfiles
 from metering.db import connect
-from metering.demo import generate_workspace
 from metering.docs import render
 from pipelines.cli import main
+from synthetic import generate_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = REPO / "docs" / "queries"

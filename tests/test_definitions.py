@@ -297,6 +297,9 @@ def test_ccmeter_bill_stops_on_a_failed_blocking_check_and_names_it(ws, monkeypa
     out = capsys.readouterr().out
     assert "Billing stopped" in out and "calls_contract: " in out
     assert not ws.month_dir("2026-10").exists()
+    assert main(["ingest"]) == 1  # ingest_job runs the same checks and says billing would stop
+    out = capsys.readouterr().out
+    assert "billing would be stopped" in out and "calls_contract: " in out
 
 
 def test_quarterly_aht(ws):

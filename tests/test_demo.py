@@ -1,4 +1,4 @@
-"""The demo workspace generator (metering/demo.py): deterministic, complete, and in the
+"""The demo workspace generator (synthetic/workspace.py): deterministic, complete, and in the
 input formats of data-contract.md."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from metering.demo import generate_workspace
+from synthetic import generate_workspace
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)$")
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
@@ -297,3 +297,37 @@ def test_months_and_history(tmp_path):
         generate_workspace(tmp_path / "y", months=["2026-13"])
     with pytest.raises(ValueError):
         generate_workspace(tmp_path / "z", fmt="xlsx")
+
+
+# sha256 of every file `ccmeter demo` writes (months 2026-08..2026-10, size small, seed 7),
+# as metering/demo.py wrote them before the generator moved to synthetic/: the README's
+# totals and the billing tests are computed from these bytes, so a change of the
+# generator that changes them must be deliberate (and the totals checked again).
+DEMO_COMMAND_FILES = {
+    "calls/calls-2026-08.csv": "fff6cab3b58df0899727fabf746bfe7e50facc862ef05a9824e724e8d6c7a255",
+    "calls/calls-2026-09.csv": "1c4fe1d04476464e89f7ec46a4e2d3cf82da5ee7b584e965927f3d62ffaa4f33",
+    "calls/calls-2026-10.csv": "db0c01db22699946f87323c3f9e79328503c4bc8fccec3658527744757ef4754",
+    "calls/zz-bad-calls.csv": "ac031c80460aaad2eefec6e008ab5a6d71c6ce57f487026b2a3b636f90d6cc09",
+    "interactions/interactions-2026-08.csv": "7fc427f713bfdf75a103b65b2a5a44a3033bd7215efbe205d7a56b3ef7961306",
+    "interactions/interactions-2026-09.csv": "bef15606eb3c65784a67abfc76326768a24d1623241ea981caf53ac5e81a4083",
+    "interactions/interactions-2026-10.csv": "10ef2f9f9111143231b85aa03b9ee08986ba229cefe02dae1a2fa5180d030d5a",
+    "interactions/zz-bad-semicolon.csv": "5112e7a65bfb16b4140acb44157c2373c915abc273a923c80d4813f4344b2597",
+    "subscribers/subscribers.csv": "e598f67173fd684e356bf228fda115d4f8ae43328c4feb3a52781d54acfdcf90",
+    "subscriptions/subscriptions-a-contracts.csv": "232fe1b831664a5771c36176fc1ce606cbd34e5fd6847afd432256c589d9f6e6",
+    "subscriptions/subscriptions-b-changes-2026-10.csv": "b8ce1e58f799c5bc07323093efed8c1dd92ae9b13c3069f9e1318f75c6a14237",
+    "subscriptions/zz-bad-subscriptions.csv": "2ba61ca4c1305caf80410c60648f0fec306fc71493926446a2033a1ce20f0e00",
+    "worklogs/worklogs-2023-11-archive.csv": "121ffcb1117ff3de979c3af618aedc06116df8bb98f2566bc45209ba34804c5c",
+    "worklogs/worklogs-2026-08.csv": "4dd9141280f281439c4116df42a5ec7a5442e7d4abbe00c63afad1eb24313ae9",
+    "worklogs/worklogs-2026-09.csv": "65127b82d6ef9eb0f2684269dba5828ae027b27596503abf5bf6724c8e5b8609",
+    "worklogs/worklogs-2026-10.csv": "2f47f3d6a33624f240cd8f68f43f0a3df437badc5bed21d992da1f3739dfd66d",
+    "worklogs/zz-bad-latin1.csv": "6d4afc8fdccec2f3c8cfd3f1fa173731cb324ab56ff467ad0914c78dcd507762",
+}
+
+
+def test_demo_command_workspace_is_byte_identical(tmp_path):
+    import hashlib
+
+    generate_workspace(tmp_path, months=["2026-08", "2026-09", "2026-10"], size="small")
+    written = {p.relative_to(tmp_path / "inbox").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in sorted((tmp_path / "inbox").rglob("*")) if p.is_file()}
+    assert written == DEMO_COMMAND_FILES

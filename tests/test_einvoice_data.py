@@ -15,7 +15,6 @@ import xmlschema
 from metering.billing import bill_month
 from metering.catalog import load_catalog
 from metering.db import connect, rows
-from metering.demo import EINVOICE, generate_workspace
 from metering.einvoice.batch import main as batch_main
 from metering.einvoice.batch import ubl_for_directory
 from metering.einvoice.seller import load_seller
@@ -23,6 +22,7 @@ from metering.einvoice.ubl import ubl_document
 from metering.ingest import create_tables, ingest
 from metering.periods import Month
 from metering.workspace import Workspace
+from synthetic.workspace import EINVOICE, generate_workspace
 
 XSD = Path(__file__).resolve().parent / "ubl21" / "maindoc"
 SCHEMA = Path(__file__).resolve().parent.parent / "metering" / "einvoice" / "specification.schema.json"

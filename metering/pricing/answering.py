@@ -13,7 +13,7 @@ from metering.aht import Evaluation, evaluate_chain, in_force
 from metering.catalog import AnsweringTariff, price_change_days
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row, merged_spans, overlapping_days
-from metering.db import materialise, rows
+from metering.db import materialise
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
 from metering.periods import Month, Quarter, prorated_allowance
 
@@ -132,17 +132,14 @@ def trace(con, month: Month, subscribers: list[str] | None = None) -> None:
 
 def has_rated(con) -> bool:
     """Whether `rate` ran on this connection (its temp tables exist)."""
-    return bool(rows(con, "select 1 from duckdb_tables() where temporary and table_name = 'answering_quantities'"))
+    return bool(sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_quantities"}))
 
 
 def aht_chains(inp: BillingInput, through: Quarter) -> dict[str, list[Evaluation]]:
     """M3 chain per subscriber with a first messaging row, through `through`."""
     t = inp.catalog.answering
     stats: dict[str, dict[Quarter, tuple[int, int]]] = defaultdict(dict)
-    for sid, year, q, n, total in rows(
-            inp.con,
-            "select subscriber_id, year(local_date), quarter(local_date), count(*), sum(handle_s) "
-            "from usage where family = 'answering' and kind = 'interaction' group by all"):
+    for sid, year, q, n, total in sqlfiles.rows(inp.con, "marts/aht_quarter_stats"):
         stats[sid][Quarter(int(year), int(q))] = (int(n), int(total))
     out = {}
     for sid in inp.contracts:
@@ -225,10 +222,8 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     sqlfiles.run(con, "marts/answering_days")
     sqlfiles.run(con, "marts/answering_quantities")
 
-    grouped = rows(con, "select subscriber_id, code, epoch, first_day, quantity "
-                        "from answering_quantities order by all")
-    usage_subs = {r[0] for r in rows(con, "select distinct subscriber_id from usage "
-                                          "where family = 'answering' and month = $m", {"m": str(month)})}
+    grouped = sqlfiles.rows(con, "marts/answering_quantities_ordered")
+    usage_subs = {r[0] for r in sqlfiles.rows(con, "marts/answering_usage_subscribers", {"m": str(month)})}
     results: dict[str, FamilyResult] = {}
     by_sub: dict[str, list] = defaultdict(list)
     for sid, code, epoch, day, qty in grouped:
@@ -273,14 +268,7 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
     if not with_option:
         return
     trace(inp.con, inp.month, with_option)
-    items = rows(inp.con,
-                 "select u.subscriber_id, strftime(u.local_at, '%Y-%m-%d %H:%M:%S'), u.kind, u.record_id, "
-                 "u.caller_number, coalesce(u.talk_s, u.handle_s), "
-                 "(select string_agg(c.code, ' ' order by c.code) from answering_charges c "
-                 " where c.record_id = u.record_id and c.feed = u.feed) "
-                 "from usage u where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
-                 "and list_contains($subs, u.subscriber_id) order by u.subscriber_id, u.local_at, u.record_id",
-                 {"m": str(inp.month), "subs": with_option})
+    items = sqlfiles.rows(inp.con, "marts/answering_appendix", {"m": str(inp.month), "subs": with_option})
     appendix: dict[str, list[dict]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:
         appendix[sid].append({"started_at": local, "kind": kind, "id": rid, "number": mask_number(number),
@@ -406,16 +394,7 @@ def _hours_anomalies(inp: BillingInput, t: AnsweringTariff, results: dict[str, F
         "plan_product": pa.array(sorted(limited), pa.string()),
         "lo_s": pa.array([limited[k][0] for k in sorted(limited)], pa.int64()),
         "hi_s": pa.array([limited[k][1] for k in sorted(limited)], pa.int64())}))
-    found = rows(con,
-                 "select u.subscriber_id, u.feed, u.record_id, u.plan_product, "
-                 "strftime(u.local_at, '%Y-%m-%d %H:%M:%S') "
-                 "from usage u join plan_hours h using (plan_product) "
-                 "where u.family = 'answering' and u.month = $m and u.kind <> 'worklog' "
-                 "and not (hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) >= h.lo_s "
-                 "     and hour(u.local_at) * 3600 + minute(u.local_at) * 60 + second(u.local_at) < h.hi_s "
-                 "     and list_contains($weekdays, isodow(u.local_at) - 1)) "
-                 "order by u.subscriber_id, u.local_at, u.record_id",
-                 {"m": str(inp.month), "weekdays": weekdays})
+    found = sqlfiles.rows(con, "marts/answering_outside_hours", {"m": str(inp.month), "weekdays": weekdays})
     for sid, feed, rid, plan, local in found:
         if sid in results:
             lo, hi = limited[plan]

@@ -21,10 +21,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
+from metering import sqlfiles
 from metering.catalog import RemoteSupportTariff
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
-from metering.db import rows
 from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
 from metering.money import ZERO, fmt, round_half_up
 
@@ -36,11 +36,8 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
     t = inp.catalog.remote_support
     month = inp.month
     logs: dict[str, list[tuple]] = defaultdict(list)
-    for sid, rid, activity, minutes, local_at, local_date in rows(
-            inp.con,
-            "select subscriber_id, record_id, activity, minutes, local_at, local_date from usage "
-            "where family = 'remote_support' and month = $m order by subscriber_id, local_at, record_id",
-            {"m": str(month)}):
+    for sid, rid, activity, minutes, local_at, local_date in sqlfiles.rows(
+            inp.con, "marts/remote_support_logs", {"m": str(month)}):
         logs[sid].append((rid, activity, int(minutes), local_at, local_date))
 
     results: dict[str, FamilyResult] = {}

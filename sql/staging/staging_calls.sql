@@ -1,6 +1,7 @@
 -- Types and checks one file of call legs (temp view raw_staging: all text, plus
 -- `_typed_<column>` where a Parquet file holds an accepted instant or count already) against
 -- data-contract.md. `_rule` names the first rule a record breaks (null: valid).
+create or replace temp table staged as
 with source as (
     select * from raw_staging
 ),
@@ -24,18 +25,9 @@ cleaned as (
 typed as (
     select
         *,
-        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
-                   or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
-        coalesce(_typed_answered_at, case when length(answered_at_text) >= 20 and substr(answered_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(answered_at_text, 1)) = 'Z' or contains(substr(answered_at_text, 20), '+')
-                   or contains(substr(answered_at_text, 20), '-'))
-             then try_cast(upper(answered_at_text) as timestamptz) end) as answered_at,
-        coalesce(_typed_ended_at, case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(ended_at_text, 1)) = 'Z' or contains(substr(ended_at_text, 20), '+')
-                   or contains(substr(ended_at_text, 20), '-'))
-             then try_cast(upper(ended_at_text) as timestamptz) end) as ended_at,
+        coalesce(_typed_started_at, iso_instant(started_at_text)) as started_at,
+        coalesce(_typed_answered_at, iso_instant(answered_at_text)) as answered_at,
+        coalesce(_typed_ended_at, iso_instant(ended_at_text)) as ended_at,
         coalesce(_typed_talk_s, case when regexp_full_match(talk_s_text, '[0-9]{1,12}')
              then cast(talk_s_text as bigint) end) as talk_s
     from cleaned

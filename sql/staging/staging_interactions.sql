@@ -1,5 +1,6 @@
 -- Types and checks one file of interactions (temp view raw_staging: all text, plus
 -- `_typed_<column>` where a Parquet file holds an accepted instant or count already).
+create or replace temp table staged as
 with source as (
     select * from raw_staging
 ),
@@ -19,14 +20,8 @@ cleaned as (
 typed as (
     select
         *,
-        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
-                   or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
-        coalesce(_typed_ended_at, case when length(ended_at_text) >= 20 and substr(ended_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(ended_at_text, 1)) = 'Z' or contains(substr(ended_at_text, 20), '+')
-                   or contains(substr(ended_at_text, 20), '-'))
-             then try_cast(upper(ended_at_text) as timestamptz) end) as ended_at,
+        coalesce(_typed_started_at, iso_instant(started_at_text)) as started_at,
+        coalesce(_typed_ended_at, iso_instant(ended_at_text)) as ended_at,
         coalesce(_typed_handle_s, case when regexp_full_match(handle_s_text, '[0-9]{1,12}')
              then cast(handle_s_text as bigint) end) as handle_s
     from cleaned

@@ -1,4 +1,5 @@
 -- Types and checks one file of subscribers (temp table raw_records, all text).
+create or replace temp table staged as
 with source as (
     select * from raw_records
 ),

@@ -1,5 +1,6 @@
 -- Types and checks one file of subscription rows (temp table raw_records, all text).
 -- Known product codes come in as the variable `product_codes` (the tariff catalog).
+create or replace temp table staged as
 with source as (
     select * from raw_records
 ),

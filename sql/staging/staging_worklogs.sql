@@ -1,5 +1,6 @@
 -- Types and checks one file of work logs (temp view raw_staging: all text, plus
 -- `_typed_<column>` where a Parquet file holds an accepted instant or count already).
+create or replace temp table staged as
 with source as (
     select * from raw_staging
 ),
@@ -20,10 +21,7 @@ cleaned as (
 typed as (
     select
         *,
-        coalesce(_typed_started_at, case when length(started_at_text) >= 20 and substr(started_at_text, 11, 1) in ('T', ' ')
-              and (upper(right(started_at_text, 1)) = 'Z' or contains(substr(started_at_text, 20), '+')
-                   or contains(substr(started_at_text, 20), '-'))
-             then try_cast(upper(started_at_text) as timestamptz) end) as started_at,
+        coalesce(_typed_started_at, iso_instant(started_at_text)) as started_at,
         coalesce(_typed_minutes, case when regexp_full_match(minutes_text, '[0-9]{1,9}')
              then cast(minutes_text as bigint) end) as minutes,
         case when regexp_full_match(km_text, '[0-9]{1,12}(\.[0-9]{1,3})?')

@@ -1,4 +1,5 @@
-"""A deterministic demo workspace: subscribers of all five tariff families, contracts
+"""The demo profile of the generator (`ccmeter demo`, `ccmeter demo-data`): a deterministic
+demo workspace: subscribers of all five tariff families, contracts
 that exercise the pricing rules, and a month (or more) of realistic usage in the inbox
 formats of data-contract.md — plus, on request, a few deliberately bad files.
 
@@ -60,7 +61,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import pathlib
 import re
 from dataclasses import dataclass, field
@@ -71,6 +71,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthetic.common import COLUMNS, add_months, days_in, numbered_ids, parse_month, write_atomically
+
 __all__ = ["generate_workspace", "CHUNK", "SIZES"]
 
 CHUNK = 1_000_000
@@ -79,18 +81,6 @@ TIMEZONES = {"NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "DK": "Europe/Co
 ZONES = ("NL", "BE", "DK")
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 EPOCH = date(1970, 1, 1)
-
-COLUMNS = {
-    "subscribers": ["subscriber_id", "name", "country", "address", "vat_id", "email",
-                    "street", "city", "postcode", "company_id", "peppol_id", "buyer_reference"],
-    "subscriptions": ["subscriber_id", "product", "quantity", "valid_from", "valid_to", "params"],
-    "calls": ["call_id", "subscriber_id", "call_type", "parent_call_id", "started_at", "answered_at",
-              "ended_at", "talk_s", "caller_number", "destination_country", "report"],
-    "interactions": ["interaction_id", "subscriber_id", "channel", "started_at", "ended_at", "handle_s",
-                     "agent_id"],
-    "worklogs": ["worklog_id", "subscriber_id", "activity", "started_at", "minutes", "km", "consultant",
-                 "description"],
-}
 
 _TS = pa.timestamp("us", tz="UTC")
 PARQUET_SCHEMAS = {
@@ -243,24 +233,6 @@ class Sub:
         raise ValueError(kind)
 
 
-def _add_months(first: date, k: int) -> date:
-    m = first.year * 12 + first.month - 1 + k
-    return date(m // 12, m % 12 + 1, 1)
-
-
-def _parse_month(text: str) -> date:
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}", text.strip()):
-        raise ValueError(f"not a month {text!r}: expected YYYY-MM, e.g. 2026-10")
-    y, m = map(int, text.strip().split("-"))
-    if not 1 <= m <= 12 or not 1970 < y < 3000:
-        raise ValueError(f"not a month {text!r}: expected YYYY-MM, e.g. 2026-10")
-    return date(y, m, 1)
-
-
-def _days_in(first: date) -> int:
-    return (_add_months(first, 1) - first).days
-
-
 def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF, *stream]))
 
@@ -313,7 +285,7 @@ def _roster(D: date, F: date, history: date | None, tiny: bool, n_bulk: int, see
     rng = _rng(seed, _S_ROSTER)
 
     def S(k: int) -> date:  # contract start: the history start, else k months before F
-        return history if history is not None else _add_months(F, -k)
+        return history if history is not None else add_months(F, -k)
 
     def day(n: int) -> date:
         return D + timedelta(days=n)
@@ -346,9 +318,9 @@ def _roster(D: date, F: date, history: date | None, tiny: bool, n_bulk: int, see
     add(Sub("NL-ANS-0006", "Kuipers Logistiek", "NL", "answering",
             [R("phone:SMART", S(2)), R("direct:package_5h", S(2))],
             call_w=0.8, work={"admin": 9, "training": 1}, tiny=True))
-    msg_switch = _add_months(D, -2)
+    msg_switch = add_months(D, -2)
     add(Sub("NL-ANS-0007", "Webshop Tulpenhuis", "NL", "answering",
-            [R("messaging:PLUS", _add_months(D, -5), msg_switch, params={"aht_s": 190}),
+            [R("messaging:PLUS", add_months(D, -5), msg_switch, params={"aht_s": 190}),
              R("messaging:PREMIUM", msg_switch, params={"aht_s": 150})],
             msg_w=1.2, aht_factor=1.05))
     add(Sub("NL-ANS-0008", "Tandartspraktijk Smit", "NL", "answering",
@@ -412,7 +384,7 @@ def _roster(D: date, F: date, history: date | None, tiny: bool, n_bulk: int, see
     add(Sub("BE-IX-0002", "Reisbureau Wouters", "BE", "interact",
             [R("interact:HUB", S(3)), R("interact:users", S(3), quantity=4), R("interact:users", day(11), quantity=3),
              R("interact:generic_api", S(3)), R("interact:chatbot_api", S(3))]))
-    ix_start, ix_end = _add_months(D, -5), day(20)
+    ix_start, ix_end = add_months(D, -5), day(20)
     add(Sub("BE-IX-0003", "Fietsen Janssens", "BE", "interact",
             [R("interact:HUB", ix_start, ix_end),
              R("interact:users", ix_start, ix_end, quantity=5),
@@ -443,7 +415,7 @@ def _roster(D: date, F: date, history: date | None, tiny: bool, n_bulk: int, see
 def _old_card_dates(D: date) -> tuple[date, date]:
     """A card bought ~3 years before D and used once, so that it forfeits (3 years after
     its last use) between D's issue date and 90 days after it."""
-    purchase = _add_months(D, -35) + timedelta(days=1)
+    purchase = add_months(D, -35) + timedelta(days=1)
     last_use = purchase + timedelta(days=13)
     return purchase, last_use
 
@@ -473,7 +445,7 @@ def _bulk(first: date, history: date | None, n: int, seed: int) -> list[Sub]:
         k = counters[f]
         counters[f] += 1
         sid = f"{pfx}-{k:0{width}d}"
-        start = history if history is not None else _add_months(first, -int(starts[i]))
+        start = history if history is not None else add_months(first, -int(starts[i]))
         name = f"{names[i % len(names)]} {kinds[family]} {k}"
         s = Sub(sid, name, country, family, bulk=True)
         if family == "answering":
@@ -689,16 +661,11 @@ def _lognormal_int(rng, median, sigma, lo, hi, n) -> np.ndarray:
     return np.clip(np.rint(rng.lognormal(np.log(median), sigma, size=n)), lo, hi).astype(np.int64)
 
 
-def _ids(prefix: str, seq: np.ndarray, digits: int) -> pl.Series:
-    padded = pl.Series(seq.astype(np.int64) + 10**digits).cast(pl.String).str.slice(1)
-    return pl.select(pl.concat_str([pl.lit(prefix), padded])).to_series()
-
-
 # --- calls --------------------------------------------------------------------------
 
 def _calls_month(seed: int, subs: list[Sub], first: date, legs: int, tiny: bool):
     """Yields one DataFrame per chunk of ≤ CHUNK call legs for the month."""
-    ndays = _days_in(first)
+    ndays = days_in(first)
     ym = first.year * 100 + first.month
     ans = _targets(subs, "phone", lambda s: s.call_w, first, ndays, CALL_DOW)
     sp = _targets(subs, "service_pack", lambda s: s.sp_calls, first, ndays, SUPPORT_DOW)
@@ -820,13 +787,13 @@ def _calls_chunk(rng, ans: Targets, sp: Targets, n_in: int, sp_counts, n_child: 
     parent = parent[order]
     has_parent = parent >= 0
     parent_seq = np.where(has_parent, base + rank[np.maximum(parent, 0)] + 1, 0)
-    parent_ids = _ids(f"C{ym}-", parent_seq, 9)
+    parent_ids = numbered_ids(f"C{ym}-", parent_seq, 9)
     if (~has_parent).any():
         parent_ids = parent_ids.scatter(np.flatnonzero(~has_parent), None)
     answered = answered[order]
     ids = pl.concat([ans.ids, sp.ids])
     return pl.DataFrame({
-        "call_id": _ids(f"C{ym}-", base + np.arange(1, n + 1), 9),
+        "call_id": numbered_ids(f"C{ym}-", base + np.arange(1, n + 1), 9),
         "subscriber_id": ids.gather(who[order]),
         "call_type": pl.Series(["inbound", "transfer", "outbound"]).gather(ctype[order]),
         "parent_call_id": parent_ids,
@@ -852,7 +819,7 @@ def _aht_of(s: Sub) -> int:
 
 
 def _interactions_month(seed: int, subs: list[Sub], first: date, total: int, tiny: bool):
-    ndays = _days_in(first)
+    ndays = days_in(first)
     ym = first.year * 100 + first.month
     ans = _targets(subs, "messaging", lambda s: s.msg_w, first, ndays, CALL_DOW)
     sp = _targets(subs, "service_pack", lambda s: s.sp_inter, first, ndays, SUPPORT_DOW)
@@ -902,7 +869,7 @@ def _interactions_chunk(rng, ans: Targets, sp: Targets, n_ans: int, sp_counts, f
     who = np.concatenate([tgt_a, tgt_s + ans.n])
     o = np.argsort(start, kind="stable")
     return pl.DataFrame({
-        "interaction_id": _ids(f"I{ym}-", base + np.arange(1, n + 1), 8),
+        "interaction_id": numbered_ids(f"I{ym}-", base + np.arange(1, n + 1), 8),
         "subscriber_id": pl.concat([ans.ids, sp.ids]).gather(who[o]),
         "channel": pl.Series(["email", "chat", "whatsapp", "webticket"]).gather(channel[o]),
         "started_at": start[o],
@@ -916,7 +883,7 @@ def _interactions_chunk(rng, ans: Targets, sp: Targets, n_ans: int, sp_counts, f
 # --- work logs ----------------------------------------------------------------------
 
 def _worklogs_month(seed: int, subs: list[Sub], first: date, tiny: bool, bulk_mean: float) -> pl.DataFrame | None:
-    ndays = _days_in(first)
+    ndays = days_in(first)
     ym = first.year * 100 + first.month
     rng = _rng(seed, _S_WORK, ym, 0)
     kind_of = {"remote_support": "remote_support", "service_pack": "service_pack", "klippekort": "klippekort",
@@ -1008,7 +975,7 @@ def _worklogs_month(seed: int, subs: list[Sub], first: date, tiny: bool, bulk_me
     rank[order] = np.arange(n)
     ids = pl.Series([s.id for s, _ in tsubs], dtype=pl.String)
     df = pl.DataFrame({
-        "worklog_id": _ids(f"W{ym}-", rank + 1, 7),
+        "worklog_id": numbered_ids(f"W{ym}-", rank + 1, 7),
         "subscriber_id": ids.gather(tgt),
         "activity": pl.Series(list(ACTIVITIES)).gather(act),
         "started_at": start,
@@ -1041,38 +1008,35 @@ class _Writer:
         self.root = root
         self.files: list[pathlib.Path] = []
 
-    def _path(self, feed: str, name: str) -> tuple[pathlib.Path, pathlib.Path]:
+    def _path(self, feed: str, name: str) -> pathlib.Path:
         d = self.root / "inbox" / feed
         d.mkdir(parents=True, exist_ok=True)
-        return d / name, d / f".{name}.tmp"
+        return d / name
 
-    def _done(self, tmp: pathlib.Path, path: pathlib.Path) -> None:
-        os.replace(tmp, path)  # atomic: an inbox sensor never sees half a file
-        self.files.append(path)
+    def _write(self, path: pathlib.Path, write) -> None:
+        self.files.append(write_atomically(path, write))
 
     def text(self, feed: str, name: str, rows: list[list[str]] | None = None, raw: bytes | None = None) -> None:
-        path, tmp = self._path(feed, name)
         if raw is None:
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
             w.writerows(rows)
             raw = buf.getvalue().encode("utf-8")
-        with open(tmp, "wb") as f:
-            f.write(raw)
-        self._done(tmp, path)
+        data = raw
+        self._write(self._path(feed, name), lambda tmp: tmp.write_bytes(data))
 
     def frame(self, feed: str, stem: str, df: pl.DataFrame, fmt: str) -> None:
         ts_cols = [c for c in ("started_at", "answered_at", "ended_at") if c in df.columns]
         if fmt == "parquet":
             out = df.with_columns([_ts_typed(c) for c in ts_cols]).select(COLUMNS[feed])
             table = out.to_arrow().cast(PARQUET_SCHEMAS[feed])
-            path, tmp = self._path(feed, f"{stem}.parquet")
-            pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024)
+            self._write(self._path(feed, f"{stem}.parquet"),
+                        lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024))
         else:
             out = df.with_columns([_ts_text(df, c) for c in ts_cols]).select(COLUMNS[feed])
-            path, tmp = self._path(feed, f"{stem}.csv")
-            out.write_csv(tmp, include_header=True, separator=",", line_terminator="\n", quote_style="necessary")
-        self._done(tmp, path)
+            self._write(self._path(feed, f"{stem}.csv"),
+                        lambda tmp: out.write_csv(tmp, include_header=True, separator=",", line_terminator="\n",
+                                                  quote_style="necessary"))
 
 
 def _params_text(p: dict | None) -> str:
@@ -1174,16 +1138,16 @@ def generate_workspace(root: pathlib.Path, months: list[str] = ["2026-10"], size
         months = [months]
     if not months:
         raise ValueError("months: at least one month (YYYY-MM) is needed")
-    firsts = sorted({_parse_month(m) for m in months})
+    firsts = sorted({parse_month(m) for m in months})
     history = None
     if history_from is not None:
-        history = _parse_month(history_from)
+        history = parse_month(history_from)
         if history > firsts[0]:
             raise ValueError(f"history_from {history_from} is after the first month {firsts[0]:%Y-%m}")
         m = history
         while m < firsts[0]:
             firsts.append(m)
-            m = _add_months(m, 1)
+            m = add_months(m, 1)
         firsts = sorted(set(firsts))
     F, D = firsts[0], firsts[-1]  # first usage month; the demo month
     n_inter = 80 if tiny else int(round(legs * 0.2))

@@ -1,5 +1,5 @@
-"""Synthetic month for the benchmark, written as inbox files in the data-contract
-columns (data-contract.md): call legs, interactions and work logs as zstd Parquet
+"""The benchmark profile of the generator (`ccmeter bench`): a synthetic month, written
+as inbox files in the data-contract columns (data-contract.md): call legs, interactions and work logs as zstd Parquet
 (timestamps as Parquet TIMESTAMP with time zone UTC, which ingestion reads as
 `2026-12-01 08:00:00+00`: an offset, so accepted), subscribers and subscriptions as CSV.
 
@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from synthetic.common import days_in, labels, numbered_ids, parse_month, utc_instants, write_atomically
+
 GENERATOR_VERSION = 3
 MANIFEST = "bench-manifest.json"
 
@@ -41,10 +43,6 @@ PLAN_SHARES = (0.40, 0.25, 0.20, 0.15)
 FOREIGN = ("DE", "FR", "GB", "US", "ES")
 UNKNOWN_SUBSCRIBER = "SX-UNKNOWN"
 OUTSIDE_HOURS_SHARE = 0.02
-
-CALL_COLUMNS = ("call_id", "subscriber_id", "call_type", "parent_call_id", "started_at", "answered_at",
-                "ended_at", "talk_s", "caller_number", "destination_country", "report")
-
 
 @dataclass(frozen=True)
 class SynthSpec:
@@ -70,10 +68,8 @@ class SynthSpec:
 # --- time helpers --------------------------------------------------------------------
 
 def _month_bounds(month: str) -> tuple[date, int]:
-    y, m = (int(x) for x in month.split("-"))
-    first = date(y, m, 1)
-    nxt = date(y + (m == 12), m % 12 + 1, 1)
-    return first, (nxt - first).days
+    first = parse_month(month)
+    return first, days_in(first)
 
 
 def _utc_offsets(first: date, days: int) -> np.ndarray:
@@ -108,24 +104,6 @@ def _local_times(rng: np.random.Generator, n: int, first: date, days: int, outsi
     return _epoch(first) + day * 86400 + tod - offsets[day]
 
 
-def _ts(values: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
-    """Epoch seconds → Datetime(us, UTC); nulls where `valid` is False."""
-    s = pl.Series(values.astype(np.int64) * 1_000_000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    if valid is not None:
-        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series()
-    return s
-
-
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
-    return pl.select(pl.lit(prefix) + pl.Series(numbers.astype(np.int64)).cast(pl.String).str.zfill(width)
-                     ).to_series()
-
-
-def _labels(labels: tuple[str | None, ...], codes: np.ndarray) -> pl.Series:
-    """Text column from integer codes into a small label tuple (a gather, no loop)."""
-    return pl.Series(list(labels), dtype=pl.String).gather(pl.Series(codes.astype(np.int64)))
-
-
 def _code(rng: np.random.Generator, shares: tuple[float, ...], n: int) -> np.ndarray:
     p = np.asarray(shares, dtype=float)
     return rng.choice(len(shares), n, p=p / p.sum())
@@ -152,7 +130,7 @@ def _population(spec: SynthSpec, rng: np.random.Generator) -> Population:
     n = spec.subscribers
     fam = rng.choice(len(FAMILIES), n, p=np.asarray(FAMILY_SHARES))
     fam[: min(len(FAMILIES), n)] = np.arange(min(len(FAMILIES), n))  # every family present
-    ids = _ids("S", np.arange(1, n + 1), 6)
+    ids = numbered_ids("S", np.arange(1, n + 1), 6)
     country = np.asarray(FAMILY_COUNTRY)[fam]
     plan = np.where(fam == 0, rng.choice(len(PLANS), n, p=np.asarray(PLAN_SHARES)), -1)
     messaging = (fam == 0) & (rng.random(n) < 0.40)
@@ -164,7 +142,7 @@ def _population(spec: SynthSpec, rng: np.random.Generator) -> Population:
 def _subscribers_frame(pop: Population) -> pl.DataFrame:
     ids = pop.ids
     num = ids.str.slice(1)
-    country = _labels(COUNTRIES, pop.country)
+    country = labels(COUNTRIES, pop.country)
     return pl.DataFrame({
         "subscriber_id": ids,
         "name": pl.select(pl.lit("Synthetic customer ") + num).to_series(),
@@ -201,12 +179,12 @@ def _subscriptions_frame(spec: SynthSpec, pop: Population, rng: np.random.Genera
     mid = date(first.year, first.month, 15).isoformat()
     # 3 % of answering subscribers change phone plan on the 15th (two prorated plan lines)
     change = ans & (rng.random(n) < 0.03)
-    phone = _labels(tuple("phone:" + p for p in PLANS), np.maximum(pop.phone_plan, 0))
+    phone = labels(tuple("phone:" + p for p in PLANS), np.maximum(pop.phone_plan, 0))
     add(ans & ~change, phone, "2026-01-01")
     add(change, phone, "2026-01-01", valid_to=mid)
-    add(change, _labels(tuple("phone:" + p for p in PLANS), (np.maximum(pop.phone_plan, 0) + 1) % len(PLANS)), mid)
+    add(change, labels(tuple("phone:" + p for p in PLANS), (np.maximum(pop.phone_plan, 0) + 1) % len(PLANS)), mid)
     msg_plan = _code(rng, PLAN_SHARES, n)
-    add(pop.messaging, _labels(tuple("messaging:" + p for p in PLANS), msg_plan), "2026-07-01",
+    add(pop.messaging, labels(tuple("messaging:" + p for p in PLANS), msg_plan), "2026-07-01",
         json.dumps({"aht_s": 240}))
     r = rng.random((5, n))
     add(ans & (r[0] < 0.10), "option:reports_mail_unlimited", "2026-01-01")
@@ -266,7 +244,7 @@ def _calls_chunk(spec: SynthSpec, pop: Population, chunk: int, base: int, n: int
     foreign = len(COUNTRIES) + rng.integers(0, len(FOREIGN), n_leg)
     dest = np.where(rng.random(n_leg) < 0.88, home, foreign)  # index into COUNTRIES + FOREIGN
 
-    in_ids = _ids("C", base + np.arange(n_in), 10)
+    in_ids = numbered_ids("C", base + np.arange(n_in), 10)
     sid_in = pop.sid(sub)
     if unknown.any():
         sid_in = pl.select(pl.when(pl.Series(unknown)).then(pl.lit(UNKNOWN_SUBSCRIBER)).otherwise(sid_in)).to_series()
@@ -275,25 +253,25 @@ def _calls_chunk(spec: SynthSpec, pop: Population, chunk: int, base: int, n: int
         "subscriber_id": sid_in,
         "call_type": pl.repeat("inbound", n_in, eager=True),
         "parent_call_id": pl.repeat(None, n_in, dtype=pl.String, eager=True),
-        "started_at": _ts(start),
-        "answered_at": _ts(ans_at, answered),
-        "ended_at": _ts(end),
+        "started_at": utc_instants(start),
+        "answered_at": utc_instants(ans_at, answered),
+        "ended_at": utc_instants(end),
         "talk_s": pl.Series(talk),
         "caller_number": pl.select(pl.lit("+31") + pl.Series(caller).cast(pl.String)).to_series(),
         "destination_country": pl.repeat(None, n_in, dtype=pl.String, eager=True),
-        "report": _labels(("", "mail", "sms"), report),
+        "report": labels(("", "mail", "sms"), report),
     })
     legs = pl.DataFrame({
-        "call_id": _ids("C", base + n_in + np.arange(n_leg), 10),
+        "call_id": numbered_ids("C", base + n_in + np.arange(n_leg), 10),
         "subscriber_id": sid_in.gather(pl.Series(pi)),
-        "call_type": _labels(("transfer", "outbound"), leg_type),
+        "call_type": labels(("transfer", "outbound"), leg_type),
         "parent_call_id": in_ids.gather(pl.Series(pi)),
-        "started_at": _ts(leg_start),
-        "answered_at": _ts(leg_ans, leg_answered),
-        "ended_at": _ts(leg_end),
+        "started_at": utc_instants(leg_start),
+        "answered_at": utc_instants(leg_ans, leg_answered),
+        "ended_at": utc_instants(leg_end),
         "talk_s": pl.Series(leg_talk),
         "caller_number": pl.repeat(None, n_leg, dtype=pl.String, eager=True),
-        "destination_country": _labels(COUNTRIES + FOREIGN, dest),
+        "destination_country": labels(COUNTRIES + FOREIGN, dest),
         "report": pl.repeat("", n_leg, eager=True),
     })
     return pl.concat([inbound, legs]).sort("started_at", "call_id")
@@ -316,13 +294,13 @@ def _interactions_chunk(spec: SynthSpec, pop: Population, chunk: int, base: int,
     handle = np.clip(rng.lognormal(np.log(230.0), 0.5, n), 20, 3600).astype(np.int64)
     end = start + handle + rng.integers(0, 900, n)
     return pl.DataFrame({
-        "interaction_id": _ids("I", base + np.arange(n), 10),
+        "interaction_id": numbered_ids("I", base + np.arange(n), 10),
         "subscriber_id": pop.sid(sub),
-        "channel": _labels(("email", "chat", "whatsapp", "webticket"), channel),
-        "started_at": _ts(start),
-        "ended_at": _ts(end),
+        "channel": labels(("email", "chat", "whatsapp", "webticket"), channel),
+        "started_at": utc_instants(start),
+        "ended_at": utc_instants(end),
         "handle_s": pl.Series(handle),
-        "agent_id": _ids("A", rng.integers(1, 400, n), 4),
+        "agent_id": numbered_ids("A", rng.integers(1, 400, n), 4),
     }).sort("started_at", "interaction_id")
 
 
@@ -356,10 +334,10 @@ def _worklogs(spec: SynthSpec, pop: Population) -> pl.DataFrame:
         pl.Series(tenths // 10).cast(pl.String) + pl.lit(".") + pl.Series(tenths % 10).cast(pl.String))
         .otherwise(None)).to_series()
     return pl.DataFrame({
-        "worklog_id": _ids("W", np.arange(n), 8),
+        "worklog_id": numbered_ids("W", np.arange(n), 8),
         "subscriber_id": pop.sid(sub),
-        "activity": _labels(acts, activity),
-        "started_at": _ts(start),
+        "activity": labels(acts, activity),
+        "started_at": utc_instants(start),
         "minutes": pl.Series(minutes),
         "km": km,
         "consultant": pl.select(pl.lit("Consultant ") + pl.Series(rng.integers(1, 40, n)).cast(pl.String)).to_series(),
@@ -371,9 +349,8 @@ def _worklogs(spec: SynthSpec, pop: Population) -> pl.DataFrame:
 # --- writing -----------------------------------------------------------------------
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=122_880)
-    tmp.replace(path)
+    write_atomically(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True,
+                                                        row_group_size=122_880))
 
 
 def _chunks(total: int, size: int) -> list[tuple[int, int]]:

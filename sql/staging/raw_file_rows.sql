@@ -1,0 +1,2 @@
+-- Records of the file just read.
+select count(*) from raw_file
