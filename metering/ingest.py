@@ -474,7 +474,8 @@ def _staging_text(column: str, raw_type: str | None) -> str:
     and formatting an instant as text costs about as much as the rest of the checks
     (measured per 1 M-row calls file). The quarantined record (raw_records) keeps it all."""
     if column in TYPED_INSTANTS and raw_type == "TIMESTAMP WITH TIME ZONE":
-        return f'case when {_typed_instant_accepted(column)} then null else cast("{column}" as varchar) end as "{column}"'
+        return (f'case when {_typed_instant_accepted(column)} then null else cast("{column}" as varchar) end '
+                f'as "{column}"')
     return f'cast("{column}" as varchar) as "{column}"'
 
 
