@@ -350,6 +350,11 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     for name, data in sorted(einvoices.items()):
         atomic_write(staging / "ubl" / name, data)
     check_staged(staging, bill.specs, pdf=pdf)
+    # the month's analytic tables (anomalies, ledgers, trace, AHT) before the commit: they are
+    # rewritten per month, so a crash before the commit is undone by the rerun that issues
+    # the month; written after it, a crash in between would leave an issued month without
+    # them for good (an issued month is never rated again)
+    write_analytics(con, bill)
     specs = {f"{s['subscriber_id']}.json": s for s in bill.specs}
     loaded = [{"path": p, "sha256": s} for p, s in rows(
         con, sqlfiles.sql("issuing/loaded_files_listed"))]
@@ -364,7 +369,6 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     if found is None:  # cannot happen after a commit that returned; never record a month without its manifest
         raise RuntimeError(f"{key}: the manifest just committed cannot be read back")
     issued_db.record(con, found, bill.specs)
-    write_analytics(con, bill)
     return IssueResult(key, found, False, bill=bill, repriced=repriced, directory=ws.month_dir(key))
 
 

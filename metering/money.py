@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -11,19 +12,29 @@ ZERO = Decimal("0.00")
 
 def round_half_up(value: Fraction | Decimal | int, places: Decimal = CENT) -> Decimal:
     """Round an exact value half-up to `places`; a negative value rounds its magnitude
-    half-up (G2: a discount's magnitude), i.e. half away from zero."""
+    half-up (G2: a discount's magnitude), i.e. half away from zero. Integer arithmetic on
+    the exact ratio (every line and VAT group passes here: no Fraction objects made)."""
     if isinstance(value, float):  # pragma: no cover
         raise TypeError("float is not allowed where money passes")
-    frac = value if isinstance(value, Fraction) else Fraction(value)
-    sign = -1 if frac < 0 else 1
-    mag = abs(frac)
-    scale = Fraction(1) / Fraction(places)  # e.g. 100 for cents
-    scaled = mag * scale
-    whole, rest = divmod(scaled.numerator, scaled.denominator)
-    if 2 * rest >= scaled.denominator:
+    if isinstance(value, Fraction):
+        num, den = value.numerator, value.denominator
+    elif isinstance(value, int):
+        num, den = value, 1
+    else:
+        num, den = value.as_integer_ratio()  # a Decimal's exact value
+    places_num, places_den = _ratio(places)
+    # |value| / places = |num| * places_den / (den * places_num)
+    divisor = den * places_num
+    whole, rest = divmod(abs(num) * places_den, divisor)
+    if 2 * rest >= divisor:
         whole += 1
     result = (Decimal(whole) * places).quantize(places)
-    return -result if sign < 0 and whole else result
+    return -result if num < 0 and whole else result
+
+
+@lru_cache(maxsize=16)
+def _ratio(places: Decimal) -> tuple[int, int]:
+    return places.as_integer_ratio()
 
 
 def round_int_half_up(value: Fraction) -> int:

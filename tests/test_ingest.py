@@ -798,3 +798,17 @@ def test_unsigned_and_huge_parquet_counts_follow_the_text_rule(tmp_workspace, wa
     res = run(warehouse, tmp_workspace)
     assert counts(res["calls/u.parquet"]) == ("loaded", 2, 1, 1, 0)
     assert quarantined(warehouse, "calls/u.parquet") == [(2, "U2", "talk_s.integer")]
+
+
+def test_typed_instant_outside_four_digit_years_is_checked_from_its_text(tmp_workspace, warehouse):
+    """raw_staging drops the text of an instant taken typed (ingest._staging_text), never of
+    one the checks must read as text: year 10000 goes the text path, whose shape gate
+    rejects it, and the reason quotes the text."""
+    year_10000 = 253_402_300_800_000_000  # 10000-01-01T00:00:00Z in µs since 1970
+    recs = [dict(TYPED_EDGE_RECORDS[2], call_id="Y1", start=year_10000, end=year_10000 + 20_000_000),
+            dict(TYPED_EDGE_RECORDS[2], call_id="Y2", end=year_10000)]
+    pq.write_table(_typed_calls(recs), tmp_workspace.feed_dir("calls") / "y.parquet")
+    run(warehouse, tmp_workspace)
+    found = rows(warehouse, "select record_id, rule, reason from quarantine order by record_id")
+    assert [(r[0], r[1]) for r in found] == [("Y1", "started_at.timestamp"), ("Y2", "ended_at.timestamp")]
+    assert all("10000-01-01" in r[2] for r in found)

@@ -369,3 +369,33 @@ def test_an_id_that_cannot_name_a_file_skips_that_subscriber_only(ws):
     assert spec(ws, "2026-10", "S1")["spec_number"] == "202610-00001"
     anomalies = (ws.month_dir("2026-10") / "anomalies.csv").read_text()
     assert "cannot name a file" in anomalies
+
+
+def test_a_crash_right_after_the_commit_leaves_the_issued_month_with_its_analytic_tables(ws, monkeypatch):
+    """The month's anomalies, ledgers and trace are written before the commit: a crash just
+    after it (the warehouse's issued tables not recorded yet) still leaves them, and the
+    rerun — which reports the issued month and never rates it again — completes the rest."""
+    from metering import issuing
+    from metering.db import connect, rows
+    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
+    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
+                                               "valid_from": "2026-01-01"}])
+    write_feed(ws, "calls", "c.csv", [call("C1", at(5), 60), call("C2", at(6), 120)])
+    real_commit = issuing.commit
+
+    def commit_then_crash(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        raise KeyboardInterrupt  # the process dies between the commit and the warehouse record
+
+    monkeypatch.setattr(issuing, "commit", commit_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        main(["--debug", "bill", "2026-10", "--no-pdf", "--skip-checks"])
+    assert (ws.month_dir("2026-10") / "manifest.json").is_file()
+    monkeypatch.setattr(issuing, "commit", real_commit)
+    assert run("2026-10") == 0  # reported as issued, checks included (line_quantities_traced)
+    con = connect(ws.work_db, read_only=True)
+    try:
+        assert rows(con, "select count(*) from rated_records where month = '2026-10'") == [(3,)]
+        assert rows(con, "select count(*) from spec_lines where month = '2026-10'")[0][0] > 0
+    finally:
+        con.close()

@@ -45,3 +45,23 @@ def test_rounding_error_at_most_half_cent(num, den):
     rounded = Fraction(round_half_up(value))
     assert abs(rounded - value) <= Fraction(1, 200)
     assert round_half_up(-value) == -round_half_up(value)
+
+
+def _round_half_up_reference(value: Fraction | Decimal | int, places: Decimal) -> Decimal:
+    """The Fraction arithmetic round_half_up replaced by integer arithmetic."""
+    frac = value if isinstance(value, Fraction) else Fraction(value)
+    scaled = abs(frac) / Fraction(places)
+    whole, rest = divmod(scaled.numerator, scaled.denominator)
+    if 2 * rest >= scaled.denominator:
+        whole += 1
+    result = (Decimal(whole) * places).quantize(places)
+    return -result if frac < 0 and whole else result
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=1, max_value=10**7),
+       st.sampled_from([Decimal("0.01"), Decimal("0.001"), Decimal("1"), Decimal("0.000001")]))
+def test_round_half_up_matches_fraction_arithmetic(num, den, places):
+    for value in (Fraction(num, den), Decimal(num) / Decimal(den) if den in (1, 2, 4, 5, 8, 10, 100) else num):
+        got = round_half_up(value, places)
+        assert got == _round_half_up_reference(value, places)
+        assert str(got) == str(_round_half_up_reference(value, places))  # same exponent, same sign of zero

@@ -20,17 +20,34 @@ with source as (
     where usage.family = 'answering' and usage.month = getvariable('month')
 ),
 days as (
+    -- sums as sum(case …) rather than sum(…) filter (…): measured at 3 M legs, the
+    -- group-by takes 0.53 instead of 0.62 CPU s
     select
         subscriber_id, kind, local_date, plan_product,
         count(*) as n,
-        sum(talk_s - getvariable('talk_over_s')) filter (where kind = 'call' and talk_s > getvariable('talk_over_s')) as talk_over_s,
-        sum(talk_s) filter (where talk_s > 0) as talk_s,
-        sum(talk_s) filter (where is_foreign) as foreign_s,
+        sum(case when kind = 'call' and talk_s > getvariable('talk_over_s')
+                 then talk_s - getvariable('talk_over_s') end) as talk_over_s,
+        sum(case when talk_s > 0 then talk_s end) as talk_s,
+        sum(case when is_foreign then talk_s end) as foreign_s,
         count(*) filter (where kind = 'call' and report = 'mail') as mail_n,
         count(*) filter (where kind = 'call' and report = 'sms') as sms_n,
-        sum(minutes) filter (where kind = 'worklog' and activity = 'training') as training_min,
-        sum(minutes) filter (where kind = 'worklog' and activity = 'admin') as admin_min
+        sum(case when kind = 'worklog' and activity = 'training' then minutes end) as training_min,
+        sum(case when kind = 'worklog' and activity = 'admin' then minutes end) as admin_min
     from source
+    group by all
+),
+span_days as (
+    -- the subscriber's days inside an option or package span (answering_spans is small):
+    -- an equality join below instead of a range lookup per day block
+    select
+        spans.subscriber_id, days.local_date,
+        bool_or(spans.kind = 'mail_unlimited') as mail_unlimited,
+        bool_or(spans.kind = 'sms_bundle') as in_bundle,
+        bool_or(spans.kind = 'direct_package') as in_package
+    from answering_spans as spans
+    join (select distinct subscriber_id, local_date from days) as days
+        on days.subscriber_id = spans.subscriber_id
+        and days.local_date >= spans.seg_from and days.local_date < spans.seg_to
     group by all
 ),
 dated as (
@@ -39,16 +56,11 @@ dated as (
         case kind when 'call' then 'phone' when 'interaction' then 'messaging' end as service,
         list_contains(getvariable('allowance_plans'), split_part(plan_product, ':', 2)) as on_allowance,
         len(list_filter(getvariable('price_epochs'), lambda d: days.local_date >= d)) as epoch,
-        exists (select 1 from answering_spans as s
-                where s.subscriber_id = days.subscriber_id and s.kind = 'mail_unlimited'
-                  and days.local_date >= s.seg_from and days.local_date < s.seg_to) as mail_unlimited,
-        exists (select 1 from answering_spans as s
-                where s.subscriber_id = days.subscriber_id and s.kind = 'sms_bundle'
-                  and days.local_date >= s.seg_from and days.local_date < s.seg_to) as in_bundle,
-        exists (select 1 from answering_spans as s
-                where s.subscriber_id = days.subscriber_id and s.kind = 'direct_package'
-                  and days.local_date >= s.seg_from and days.local_date < s.seg_to) as in_package
+        coalesce(span_days.mail_unlimited, false) as mail_unlimited,
+        coalesce(span_days.in_bundle, false) as in_bundle,
+        coalesce(span_days.in_package, false) as in_package
     from days
+    left join span_days using (subscriber_id, local_date)
 ),
 positioned as (
     select

@@ -1,8 +1,8 @@
--- Appends the records of one file classified as `load` to the feed's table.
+-- Appends the records of one file classified as `load` to the feed's table: the typed
+-- record from `staged`, the disposition from `classified` (by line, unique in a file).
 insert into __table__ by name
 select
-    * exclude (_rule, _reason, _record_id, _rank_in_file, _first_hash, _first_line,
-               _existing_hash, _existing_file, _existing_line, disposition),
+    staged.* exclude (_rule, _reason, _record_id),
     $file as _file
-from classified
-where disposition = 'load'
+from staged
+where _line in (select _line from classified where disposition = 'load')
