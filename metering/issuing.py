@@ -36,7 +36,6 @@ from metering.workspace import Workspace
 
 SCHEMA_VERSION = 2  # of the specification JSON (metering/einvoice/specification.schema.json)
 LOOKBACK_MONTHS = 12  # X3: pricing.md's assumption; `--lookback` / CCMETER_LOOKBACK_MONTHS
-REMOTE_CODES = ("remote.", "invoice.minimum")
 
 
 def lookback_months() -> int:
@@ -277,10 +276,13 @@ def _balance_corrections(ws: Workspace, previous: Issued | None, spec: dict) -> 
 
 def _adjustment_only(sub: Subscriber, month: Month, number, currency: str, adjs: list[Adjustment], draft: bool,
                      revised: list[dict], catalog: Catalog) -> dict:
-    """X4: a specification of N holding only adjustment lines; due after 14 days when
-    one of them is of remote_support, else 30."""
-    remote = any(a.code.startswith(REMOTE_CODES) for a in adjs)
-    days = catalog.remote_support.payment_term_days.value if remote else 30
+    """X4: a specification of N holding only adjustment lines; due after the term of a
+    family that governs it (remote support: 14 days, G8) when one of them is of that
+    family, else 30. The family comes with each line, never from its code."""
+    from metering.families import FAMILIES
+    governing = [d for f in sorted({a.family for a in adjs})
+                 if f in FAMILIES and (d := FAMILIES[f].payment_term_days(catalog)) is not None]
+    days = max(governing) if governing else 30
     return build(sub, month, number, currency, days, [], [], None, [], [], [], None,
                  adjustments=adjs, draft=draft, revised_aht=revised)
 
