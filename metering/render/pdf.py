@@ -28,7 +28,7 @@ from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
@@ -104,6 +104,57 @@ def _register_fonts() -> tuple[frozenset[int], float]:
 
 _COVERED, _MAX_EM = _register_fonts()
 _MAX_EM = max(_MAX_EM, 1.05)
+
+
+# --------------------------------------------------------------------------- font subsets
+# Every PDF embeds a subset of each face it uses, and making it (TTFontFile.makeSubset)
+# then deflating it (~33 KB each) cost ~2 ms of a 10 ms specification. reportlab's first
+# subset is ASCII plus the other characters in order of first use, so almost every
+# document embeds one of a handful of identical subsets: both steps are cached per
+# process (same input, same bytes out; zlib is deterministic at a given level).
+_SUBSET_CACHE_SIZE = 64  # per process; ~50 KB each
+
+
+class _FontSubset(bytes):
+    """The bytes of a font subset, carrying their deflated form once computed."""
+    deflated: bytes | None = None
+
+
+_SUBSETS: dict[tuple, _FontSubset] = {}
+
+
+def _cache_subsets(face) -> None:
+    make = face.makeSubset  # the bound method of this face
+
+    def cached(subset):
+        key = (face.name, tuple(subset))
+        found = _SUBSETS.get(key)
+        if found is None:
+            if len(_SUBSETS) >= _SUBSET_CACHE_SIZE:
+                del _SUBSETS[next(iter(_SUBSETS))]  # the oldest
+            found = _SUBSETS[key] = _FontSubset(make(subset))
+        return found
+
+    cached.ccm_cached = True  # type: ignore[attr-defined]
+    face.makeSubset = cached
+
+
+class _DeflateOnce(pdfdoc.PDFStreamFilterZCompress):
+    """reportlab's Flate filter, except that a cached font subset is deflated once."""
+
+    def encode(self, text):
+        if type(text) is _FontSubset:
+            if text.deflated is None:
+                text.deflated = super().encode(text)
+            return text.deflated
+        return super().encode(text)
+
+
+for _name in (FONT, BOLD, ITALIC):
+    if not getattr(pdfmetrics.getFont(_name).face.makeSubset, "ccm_cached", False):  # once per process
+        _cache_subsets(pdfmetrics.getFont(_name).face)
+# font files and page streams take the filter from this module global when a document is saved
+pdfdoc.PDFZCompress = _DeflateOnce()
 
 # --------------------------------------------------------------------------- styles
 _BODY = ParagraphStyle("ccm-body", fontName=FONT, fontSize=SIZE, leading=10.5, textColor=INK)
