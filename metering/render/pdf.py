@@ -286,10 +286,38 @@ def _fits(text: str, width: float, font: str = FONT, size: float = SIZE) -> bool
     return len(text) * size * _MAX_EM <= room or stringWidth(text, font, size) <= room
 
 
+class _CellParagraph(Paragraph):
+    """A table cell's Paragraph, shared by every cell and document of the process that
+    shows the same markup in the same style (line descriptions repeat across thousands
+    of specifications): parsed once, and its lines broken once per width. A cell is
+    never split across pages, so the layout at a width is all that is ever asked."""
+
+    def wrap(self, availWidth, availHeight):
+        if self.__dict__.get("_ccm_width") == availWidth:
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        self._ccm_width = availWidth
+        return size
+
+
+_PARAGRAPH_CACHE_SIZE = 4096  # per process
+_PARAGRAPHS: dict[tuple, _CellParagraph] = {}
+
+
+def _cell_paragraph(markup: str, style: ParagraphStyle) -> _CellParagraph:
+    key = (markup, style.name)
+    found = _PARAGRAPHS.get(key)
+    if found is None:
+        if len(_PARAGRAPHS) >= _PARAGRAPH_CACHE_SIZE:
+            del _PARAGRAPHS[next(iter(_PARAGRAPHS))]  # the oldest
+        found = _PARAGRAPHS[key] = _CellParagraph(markup, style)
+    return found
+
+
 def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str = ""):
     """A wrapping Paragraph of cleaned `text` (escaped here) plus ready `suffix` markup,
     cut further when it would be taller than MAX_CELL_H (a table row never splits)."""
-    p = Paragraph(escape(text) + suffix, style)
+    p = _cell_paragraph(escape(text) + suffix, style)
     inner = width - 2 * PAD
     # upper bound of the height without laying out (glyphs <= _MAX_EM, +1 line per word
     # break, +2 for the suffix): measure only when it could exceed the limit
@@ -299,7 +327,7 @@ def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str
         h = p.wrap(inner, 1e9)[1]
         while h > MAX_CELL_H and keep > 1:
             keep = int(keep * MAX_CELL_H / h * 0.9)
-            p = Paragraph(escape(text[:keep].rstrip()) + "\u2026" + suffix, style)
+            p = _cell_paragraph(escape(text[:keep].rstrip()) + "\u2026" + suffix, style)
             h = p.wrap(inner, 1e9)[1]
     return p
 
