@@ -167,7 +167,7 @@ class MonthFiles:
         self.batch.commit()
         return sorted(self.names)
 
-    def __exit__(self, kind, value, tb) -> None:
+    def __exit__(self, kind, *_) -> None:
         if kind is None:
             return
         if self._pool is not None:

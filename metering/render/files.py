@@ -100,7 +100,7 @@ class DurableBatch:
     def __enter__(self) -> "DurableBatch":
         return self
 
-    def __exit__(self, kind, value, tb) -> None:
+    def __exit__(self, kind, *_) -> None:
         if kind is None:
             self.commit()
         else:
