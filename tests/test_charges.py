@@ -129,3 +129,12 @@ def test_a_second_form_has_its_own_units_and_text():
     assert fee.description == f"Early termination within the {term}-month term (plan from 01 Jan 2026; agreed fee)"
     with pytest.raises(KeyError):
         travel.line(form="per_hour", quantity=1, unit_price=Decimal("1"), exact=Fraction(1), vat_rate=Decimal("0"))
+
+
+def test_a_code_names_its_service_first():
+    """Documents issued before lines carried `service` are read by the part of the code
+    before the first dot (spec_lines.service, the PDF sections): that reading must agree
+    with the registry for every code it has."""
+    charges = registry(load_catalog())
+    assert {c.code: c.code.split(".", 1)[0] for c in charges.charges.values()} == \
+        {c.code: c.service for c in charges.charges.values()}
