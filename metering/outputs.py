@@ -64,7 +64,11 @@ def write_analytics(con, bill: MonthBill) -> None:
             con.execute(_for_table("publish/insert_rows", table))
             con.unregister("publish_arrow")
         con.execute(_for_table("publish/delete_month", "rated_records"), {"m": month})
-        if answering.has_rated(con):
+        rated = answering.rated_month(con)
+        if rated is not None:
+            if rated != month:  # issuing rates the month it issues last (metering.issuing.plan)
+                raise RuntimeError(f"the answering rating relation on this connection is of {rated}, not {month}: "
+                                   "the month issued must be the one rated last")
             sqlfiles.run(con, "marts/rated_records_answering")
         con.execute("commit")
     except BaseException:
