@@ -207,8 +207,8 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
     rated = rate_month(prep, month)
     from metering.einvoice.seller import load_seller
     seller = load_seller(ws.root).as_json()  # SellerError: a broken seller.yaml stops the run
-    bill = MonthBill(month, errors=rated.errors, ledger=rated.ledger, aht_rows=rated.aht_rows,
-                     aht_quarters=rated.aht_quarters, draft=draft)
+    bill = MonthBill(month, errors=rated.errors, ledger=rated.ledger, rated_records=rated.rated_records,
+                     aht_rows=rated.aht_rows, aht_quarters=rated.aht_quarters, draft=draft)
     bill.anomalies = list(rated.anomalies) + fixes.anomalies + extra
     errors = rated.error_ids
     ids = sorted(set(rated.parts) | set(fixes.adjustments), key=lambda s: s.encode())
