@@ -5,6 +5,7 @@ rated_records, aht_evaluations (delete-then-insert per month). The issued docume
 themselves go to the warehouse from their files (metering.issued)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -91,6 +92,22 @@ def _rated_records_arrow(month: str, records: list[dict]) -> pa.Table:
            for k in ("subscriber_id", "feed", "record_id", "family", "code", "rule")},
         "quantity": pa.array([r["quantity"] for r in records], pa.int64()),
         "unit_price": pa.array([r["unit_price"] for r in records], pa.decimal128(18, 6))})
+
+
+def discard_analytics(con, month: str) -> None:
+    """Removes the per-month analytic rows of a month whose issue failed before its commit
+    (a failed staged check, a PDF worker's error). The AHT evaluations stay: they are per
+    completed quarter and were already there from the issue of its last month, rewritten
+    with the same rule. Best effort: the failure that led here is what the user sees."""
+    try:
+        con.execute("begin transaction")
+        for table in OUTPUT_TABLES:
+            if sqlfiles.value(con, "status/table_exists", {"t": table}):
+                con.execute(_for_table("publish/delete_month", table), {"m": month})
+        con.execute("commit")
+    except Exception:  # noqa: BLE001 - never hide the original failure behind a clean-up's
+        with contextlib.suppress(Exception):
+            con.execute("rollback")
 
 
 AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s", "aht_old", "aht_new",
