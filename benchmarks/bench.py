@@ -327,7 +327,7 @@ def warehouse_checks(con, month: str) -> dict:
     from metering.db import rows, scalar
     out = {}
     out["answering_calls_rated"] = scalar(
-        con, "select count(*) from answering_charges where code like 'phone.calls.%'")
+        con, "select count(*) from answering_charges(null) where code like 'phone.calls.%'")
     try:
         out["rated_records_calls"] = scalar(
             con, "select count(*) from rated_records where month = $m and feed = 'calls' "
