@@ -9,8 +9,8 @@ Every inbox entry is accounted for: one that is not a readable regular file (a d
 a FIFO, a broken or looping link, a link leading outside the workspace, a file without
 read permission) is quarantined whole with its rule and ledgered with a cheap identity
 (type, inode, size, times, link target), so the same entry is not quarantined again on
-the next run; the rest of the run goes on. Plausibility limits (`metering.limits`) go to
-the staging SQL as variables.
+the next run; the rest of the run goes on. Plausibility limits (`metering.limits`) and
+the product codes go to the staging SQL as one row of the temp table `ingest_parameters`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ from metering.feeds import FEEDS, ORDER, Feed
 from metering.limits import RESERVED_IDS, Limits
 from metering.workspace import Workspace
 
-ID_PATTERN = r"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 MAX_LINE = 256 * 1024 * 1024
 
 TABLES = ("loaded_files", "loaded_files_mtime_ns", "quarantine", "calls", "interactions", "worklogs", "subscribers",
@@ -71,7 +70,7 @@ def _temporary(ddl: str) -> str:
             .replace("create or replace view", "create or replace temp view", 1))
 
 
-MACROS = ("iso_instant", "utc_offset_s")
+MACROS = ("iso_instant", "utc_offset_s", "file_safe_id")
 
 
 def create_macros(con) -> None:
@@ -605,14 +604,13 @@ def _read(con, feed: Feed, path: Path) -> tuple[list[str], list]:
     return present, rejects
 
 
-def _set_limits(con, limits: Limits) -> None:
-    """The checks' parameters as DuckDB variables (data, never SQL text)."""
-    con.execute("set variable id_pattern = $p", {"p": ID_PATTERN})
-    con.execute("set variable product_codes = $p", {"p": sorted(PRODUCT_CODES)})
-    con.execute("set variable max_duration_s = cast($p as bigint)", {"p": limits.max_duration_s})
-    con.execute("set variable max_utc_offset_s = cast($p as bigint)", {"p": limits.max_utc_offset_s})
-    con.execute("set variable max_id_length = cast($p as bigint)", {"p": limits.max_id_length})
-    con.execute("set variable reserved_ids = $p", {"p": list(RESERVED_IDS)})
+def _ingest_parameters(con, limits: Limits) -> None:
+    """The checks' parameters as the one-row temp table `ingest_parameters` (data bound as
+    parameters, never SQL text), which the staging SQL reads with a cross join."""
+    sqlfiles.run(con, "staging/ingest_parameters", {
+        "max_duration_s": limits.max_duration_s, "max_utc_offset_s": limits.max_utc_offset_s,
+        "max_id_length": limits.max_id_length, "reserved_ids": list(RESERVED_IDS),
+        "product_codes": sorted(PRODUCT_CODES)})
 
 
 def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> FileResult:
@@ -621,7 +619,7 @@ def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> File
     present, rejects = read
     unknown = [c for c in present if c not in feed.columns]
     _raw_records(con, feed, present)
-    _set_limits(con, limits)
+    _ingest_parameters(con, limits)
     sqlfiles.run(con, f"staging/staging_{feed.name}")
     for line, rule, reason, record in rejects:
         sqlfiles.run(con, "ledger/quarantine_csv_rejects",
