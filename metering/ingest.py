@@ -56,6 +56,7 @@ def create_tables(con) -> None:
         sqlfiles.run(con, f"tables/{name}")
     create_macros(con)
     migrate_subscribers(con)
+    drop_record_hashes(con)
     # analytic tables of an older version (e.g. a month without its CHECK) get the current
     # shape when a run opens the warehouse; the issued tables are reloaded by issued.sync
     model.migrate(con)
@@ -91,6 +92,20 @@ def migrate_subscribers(con) -> None:
             if not column.isidentifier() or not column.islower():
                 raise ValueError(f"not a column name: {column!r}")
             con.execute(sqlfiles.fill("migrations/subscribers_add_column", column=column))
+
+
+# Feed tables whose records are told apart by content: a warehouse made before stores an
+# md5 `_hash` of every record there, which nothing reads any more (sql/staging/classified_records.sql).
+HASHLESS_TABLES = ("subscribers", "calls", "interactions", "worklogs")
+
+
+def drop_record_hashes(con) -> None:
+    """A feed table made before duplicates were told by content loses its `_hash` column
+    (its rows stay; every other column is as before). Table names come from code."""
+    for table in HASHLESS_TABLES:
+        present = {r[0] for r in sqlfiles.rows(con, "catalog/table_columns", {"table": table})}
+        if "_hash" in present:
+            con.execute(sqlfiles.fill("migrations/drop_record_hash", table=table))
 
 
 def _read_only(con) -> bool:
@@ -627,33 +642,40 @@ def _load(con, feed: Feed, rel: str, file_id: int, read, limits: Limits) -> File
                       "record": record})
     sqlfiles.run(con, "ledger/quarantine_staged", {"feed": feed.name, "file": rel})
     ((bad, total),) = sqlfiles.rows(con, "staging/staged_counts")
-    loaded, dups, conflicts = _dedupe_and_insert(con, feed, rel, file_id)
+    loaded, dups, conflicts = _dedupe_and_insert(con, feed, rel, file_id, total - bad)
     read = total + len(rejects)
     return FileResult(feed.name, rel, "loaded", read=read, loaded=loaded,
                       quarantined=bad + len(rejects) + conflicts, duplicates=dups,
                       unknown_columns=unknown)
 
 
-def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int) -> tuple[int, int, int]:
+def _dedupe_and_insert(con, feed: Feed, rel: str, file_id: int, valid: int) -> tuple[int, int, int]:
+    """Loads the `valid` records of the file that are neither duplicates nor conflicts;
+    returns (loaded, duplicates, conflicts)."""
     if feed.id_column is None:
         sqlfiles.run(con, "staging/classified_subscriptions")
     else:
         con.execute(_for_feed("staging/classified_records", feed))
     counts = dict(sqlfiles.rows(con, "staging/classified_counts"))
     sqlfiles.run(con, "ledger/quarantine_conflicts", {"feed": feed.name, "file": rel})
+    dups, conflicts = counts.get("duplicate", 0), counts.get("conflict", 0)
     if feed.id_column is None:
         sqlfiles.run(con, "staging/load_subscription_versions", {"file": rel, "file_id": file_id})
-    else:
-        con.execute(_for_feed("staging/load_records", feed), {"file": rel})
-    return counts.get("load", 0), counts.get("duplicate", 0), counts.get("conflict", 0)
+        return counts.get("load", 0), dups, conflicts
+    # classified_records holds only the records that do not load
+    con.execute(_for_feed("staging/load_records", feed), {"file": rel})
+    return valid - dups - conflicts, dups, conflicts
 
 
 def _for_feed(name: str, feed: Feed) -> str:
-    """Statement `name` with its table and id-column identifiers from the feed definition
-    (code, not data: identifiers cannot be bound as parameters)."""
+    """Statement `name` with its table, id-column and content-column identifiers from the
+    feed definition (code, not data: identifiers cannot be bound as parameters)."""
     parts = {"table": feed.table}
-    if "__id__" in sqlfiles.sql(name):
+    text = sqlfiles.sql(name)
+    if "__id__" in text:
         parts["id"] = feed.id_column or ""
+    if "__content__" in text:
+        parts["content"] = ", ".join(f'"{c}"' for c in feed.columns)
     return sqlfiles.fill(name, **parts)
 
 

@@ -107,10 +107,6 @@ select
     talk_s,
     caller_number,
     upper(destination_country) as destination_country,
-    report,
-    md5(concat_ws(chr(31), call_id, subscriber_id, call_type, coalesce(parent_call_id, ''),
-        cast(epoch_us(started_at) as varchar), coalesce(cast(epoch_us(answered_at) as varchar), ''),
-        cast(epoch_us(ended_at) as varchar), cast(talk_s as varchar), coalesce(caller_number, ''),
-        coalesce(upper(destination_country), ''), report)) as _hash
+    report
 from checked
 cross join ingest_parameters

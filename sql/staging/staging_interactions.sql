@@ -78,8 +78,6 @@ select
     started_at,
     ended_at,
     handle_s,
-    agent_id,
-    md5(concat_ws(chr(31), interaction_id, subscriber_id, channel, cast(epoch_us(started_at) as varchar),
-        cast(epoch_us(ended_at) as varchar), cast(handle_s as varchar), coalesce(agent_id, ''))) as _hash
+    agent_id
 from checked
 cross join ingest_parameters

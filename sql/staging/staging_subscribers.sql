@@ -94,14 +94,6 @@ select
     postcode,
     company_id,
     peppol_id,
-    buyer_reference,
-    -- the e-invoice fields join the hash only when one is given, so a row without them
-    -- keeps the hash it had before they existed (a re-sent old file stays a duplicate)
-    md5(concat_ws(chr(31), subscriber_id, name, country, coalesce(address, ''), coalesce(vat_id, ''),
-        coalesce(email, ''),
-        case when coalesce(street, city, postcode, company_id, peppol_id, buyer_reference) is not null
-            then concat_ws(chr(31), coalesce(street, ''), coalesce(city, ''), coalesce(postcode, ''),
-                           coalesce(company_id, ''), coalesce(peppol_id, ''), coalesce(buyer_reference, ''))
-        end)) as _hash
+    buyer_reference
 from ruled
 cross join ingest_parameters

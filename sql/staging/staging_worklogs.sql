@@ -76,9 +76,6 @@ select
     minutes,
     km,
     consultant,
-    description,
-    md5(concat_ws(chr(31), worklog_id, subscriber_id, activity, cast(epoch_us(started_at) as varchar),
-        cast(minutes as varchar), coalesce(cast(km as varchar), ''), coalesce(consultant, ''),
-        coalesce(description, ''))) as _hash
+    description
 from checked
 cross join ingest_parameters
