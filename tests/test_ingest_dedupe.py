@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from metering import sqlfiles
@@ -12,7 +13,17 @@ from metering.catalog import PRODUCT_CODES
 from metering.db import rows, scalar
 from metering.ingest import HASHLESS_TABLES, create_tables
 from metering.limits import RESERVED_IDS
-from tests.test_ingest import WORKLOG_HEADER, call, calls_csv, counts, drop, quarantined, run
+from tests.test_ingest import (
+    WORKLOG_HEADER,
+    _calls_table,
+    assert_good_loaded,
+    call,
+    calls_csv,
+    counts,
+    drop,
+    quarantined,
+    run,
+)
 
 
 def _columns(con, table: str) -> list[str]:
@@ -104,3 +115,24 @@ def test_ingest_parameters_hold_the_limits_and_the_catalog(tmp_workspace, wareho
 @pytest.mark.parametrize("path", sorted((Path(sqlfiles.SQL_DIR) / "staging").glob("*.sql")), ids=lambda p: p.name)
 def test_staging_sql_reads_no_session_variable(path):
     assert "getvariable" not in path.read_text(encoding="utf-8")
+
+
+def test_parquet_with_a_corrupt_page_is_quarantined_whole(tmp_workspace, warehouse):
+    """A Parquet file is read in place while it is staged: a file whose footer opens but
+    whose pages do not decode is quarantined whole, before the load's transaction, and
+    the run goes on."""
+    good = drop(tmp_workspace, "calls", "zz_good.csv", calls_csv(call("G1"), call("G2")))
+    path = tmp_workspace.feed_dir("calls") / "a_corrupt.parquet"
+    pq.write_table(_calls_table([call(f"K{i}") for i in range(2000)]), path, compression="snappy")
+    footer = pq.ParquetFile(path).metadata.row_group(0).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    for i in range(8, footer, 7):  # the pages before the first column's data page
+        data[i] = 0xAB
+    path.write_bytes(bytes(data))
+    rel = "calls/a_corrupt.parquet"
+    res = run(warehouse, tmp_workspace)
+    assert (res[rel].status, res[rel].loaded) == ("unreadable", 0)
+    assert res[rel].reason.startswith("not a readable Parquet file")
+    assert quarantined(warehouse, rel) == [(None, None, "file.unreadable")]
+    assert scalar(warehouse, "select count(*) from calls where call_id like 'K%'") == 0
+    assert_good_loaded(warehouse, res, good)
