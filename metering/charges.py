@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChargeForm:
+    """The second form of a code whose rule prices it two ways (S5: travel by km or, at the
+    minimum, per trip; I4: by remaining months or the row's agreed fee): its own units and
+    description template, declared here like the first form."""
+    unit: str
+    price_unit: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Charge:
     code: str
     family: str
@@ -44,23 +54,27 @@ class Charge:
     price: Price | None = field(default=None, compare=False)  # the tariff's unit price of a usage code
     usage: bool = False  # priced per quantity of usage (a line per code and unit price, G2)
     params: dict[str, Any] = field(default_factory=dict, compare=False)
+    forms: dict[str, ChargeForm] = field(default_factory=dict, compare=False)  # second forms by name
 
-    def describe(self, **line_fields: Any) -> str:
-        return self.text.format(**{**self.params, **line_fields})
+    def describe(self, form: str | None = None, **line_fields: Any) -> str:
+        text = self.forms[form].text if form is not None else self.text
+        return text.format(**{**self.params, **line_fields})
 
     def unit_price(self, day: date) -> Decimal:
         """The unit price of a usage code valid on `day` (an included call or interaction: 0)."""
         return self.price.at(day) if self.price is not None else Decimal("0.00")
 
     def line(self, *, quantity: Decimal | int, unit_price: Decimal, exact: Fraction, vat_rate: Decimal,
-             description: str | None = None, rounded: Decimal | None = None, unit: str | None = None,
-             price_unit: str | None = None, **line_fields: Any) -> Line:
-        """A line of this charge: code, rule, family, service and units from the registry;
-        `unit`/`price_unit` only where one code has two forms (travel by km or per trip)."""
+             description: str | None = None, rounded: Decimal | None = None, form: str | None = None,
+             **line_fields: Any) -> Line:
+        """A line of this charge: code, rule, family, service, units and description from the
+        registry (from its second form `form`, where the rule has one); `description` only
+        where the caller filled the template already (fee lines)."""
         from metering.lines import Line
+        shape = self.forms[form] if form is not None else self
         return Line(code=self.code, description=description if description is not None else self.describe(
-                    **line_fields), quantity=quantity, unit=unit or self.unit, unit_price=unit_price,
-                    price_unit=price_unit or self.price_unit, exact=exact, vat_rate=vat_rate, rule=self.rule,
+                    form, **line_fields), quantity=quantity, unit=shape.unit, unit_price=unit_price,
+                    price_unit=shape.price_unit, exact=exact, vat_rate=vat_rate, rule=self.rule,
                     family=self.family, rounded=rounded, service=self.service)
 
 
@@ -143,7 +157,9 @@ def _interact(catalog: Catalog) -> list[Charge]:
     out.append(Charge(code="interact.early_termination", family=i, service="interact", rule="I4", unit="month",
                       price_unit="month", order=10, text="Early termination within the {term_months}-month term "
                       "({span}): {remaining} remaining months × ({users} users × {seat}{options})",
-                      params={"term_months": t.term_months}))
+                      params={"term_months": t.term_months},
+                      forms={"agreed_fee": ChargeForm(unit="fee", price_unit="fee", text="Early termination within "
+                                                      "the {term_months}-month term ({span}; agreed fee)")}))
     return out
 
 
@@ -154,7 +170,9 @@ def _service_pack(catalog: Catalog) -> list[Charge]:
                price_unit="pack", order=0, text="{pack}: {parts}"),
         # one code, two forms (S5): trips charged by distance in km, trips at the minimum in trips
         Charge(code="servicepack.travel", family=s, service="servicepack", rule="S5", unit="km", price_unit="km",
-               order=1, text="Travel, {trips} on-site trip{s}, {km} km round trip"),
+               order=1, text="Travel, {trips} on-site trip{s}, {km} km round trip",
+               forms={"minimum": ChargeForm(unit="trip", price_unit="trip",
+                                            text="Travel, minimum per on-site trip ({trips} trip{s})")}),
     ]
 
 

@@ -65,7 +65,6 @@ def write_analytics(con, bill: MonthBill) -> None:
             con.unregister("publish_arrow")
         con.execute(_for_table("publish/delete_month", "rated_records"), {"m": month})
         if answering.has_rated(con):
-            answering.trace(con, bill.month)
             sqlfiles.run(con, "marts/rated_records_answering")
         con.execute("commit")
     except BaseException:

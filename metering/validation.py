@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from metering import sqlfiles
+from metering.catalog import PRODUCT_CODES
 from metering.db import connect
 from metering.feeds import FEEDS, ORDER
 
@@ -83,14 +84,27 @@ def treat_duckdb_as_persisted_connection_dialect() -> None:
 
 # --- suites ------------------------------------------------------------------------
 
+# values a suite takes from the tariff catalog rather than lists of its own, written
+# `{"$catalog": "<name>"}` in gx/<feed>.json: a new family's products need no suite edit
+CATALOG_VALUES = {"product_codes": lambda: sorted(PRODUCT_CODES)}
+
+
 @lru_cache(maxsize=None)
 def suite_document(feed: str) -> dict:
-    """The suite of a feed as kept in the repo (gx/<feed>.json)."""
+    """The suite of a feed as kept in the repo (gx/<feed>.json), with the values it
+    takes from the catalog filled in."""
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}: one of {', '.join(ORDER)}")
     doc = json.loads((SUITES_DIR / f"{feed}.json").read_text(encoding="utf-8"))
     if doc.get("meta", {}).get("table") != FEEDS[feed].table:
         raise ValueError(f"gx/{feed}.json: meta.table must be {FEEDS[feed].table!r}")
+    for e in doc["expectations"]:
+        for key, value in e.get("kwargs", {}).items():
+            if isinstance(value, dict) and "$catalog" in value:
+                if value["$catalog"] not in CATALOG_VALUES:
+                    raise ValueError(f"gx/{feed}.json: {e['type']}.{key}: unknown catalog value "
+                                     f"{value['$catalog']!r} (one of {', '.join(CATALOG_VALUES)})")
+                e["kwargs"][key] = CATALOG_VALUES[value["$catalog"]]()
     return doc
 
 

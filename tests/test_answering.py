@@ -908,53 +908,71 @@ def test_matches_an_independent_reference_model(scenario):
         check_spec_arithmetic(spec)
 
 
-# --- per-day line quantities = per-record trace ------------------------------------------------
+# --- the rating relation: lines = its sums, against two independent readings ------------------
 
 MONTH_RANK_TRACE = Path(__file__).parent / "sql" / "answering_charges_by_month_rank.sql"
+DAY_BLOCK_QUANTITIES = Path(__file__).parent / "sql" / "answering_quantities_by_day_blocks.sql"
 
 
 def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)):
-    """Bills October and returns (per-day quantities, trace summed per line, the A3/M1
-    rows of the trace, the same rows ranked over the whole month as a reference)."""
+    """Bills October and returns (the billed usage lines as (subscriber, code, unit price,
+    quantity), the rating relation summed per line, the same quantities by day-block
+    interval arithmetic, the A3/M1 rows of the relation, the same rows ranked over the
+    whole month as a reference)."""
     from metering.billing import bill_month
     from metering.catalog import load_catalog
+    from metering.charges import registry
     from metering.db import connect
     from metering.db import rows as fetch
     from metering.ingest import ingest
     from metering.periods import Month
-    from metering.pricing import answering
 
     with tempfile.TemporaryDirectory() as d:
         ws = workspace(Path(d), rows_, calls, interactions, logs, subscribers=subscribers)
         con = connect(ws.warehouse)
         try:
             ingest(con, ws)
-            bill_month(con, Month(2026, 10), load_catalog())
-            answering.trace(con, Month(2026, 10))
-            per_day = fetch(con, "select subscriber_id, code, epoch, quantity from answering_quantities order by all")
-            per_record = fetch(con, "select subscriber_id, code, epoch, sum(quantity) from answering_charges "
-                                    "group by all having sum(quantity) > 0 order by all")
+            catalog = load_catalog()
+            bill = bill_month(con, Month(2026, 10), catalog)
+            usage_codes = {c.code for c in registry(catalog).of_family("answering") if c.usage}
+            billed = sorted((sid, ln.code, ln.unit_price, ln.quantity)
+                            for sid, lines in bill.lines.items() for ln in lines if ln.code in usage_codes)
+            relation = fetch(con, "select subscriber_id, code, epoch, sum(quantity) from answering_charges "
+                                  "group by all having sum(quantity) > 0 order by all")
+            con.execute(DAY_BLOCK_QUANTITIES.read_text(encoding="utf-8"))
+            by_day_blocks = fetch(con, "select subscriber_id, code, epoch, quantity "
+                                       "from answering_quantities_by_day_blocks order by all")
             # the reference trace ranks every record over the whole month (one window);
-            # the trace ranks only inside days that cross a tier or pool edge
+            # the relation ranks only inside days that cross a band or pool edge
             con.execute(MONTH_RANK_TRACE.read_text(encoding="utf-8"))
-            record_cols = "subscriber_id, feed, record_id, local_date, epoch, code, quantity, rule"
-            traced = fetch(con, f"select {record_cols} from answering_charges where rule in ('A3', 'M1') order by all")
+            record_cols = "subscriber_id, feed, record_id, epoch, code, quantity, rule"
+            traced = fetch(con, f"select {record_cols} from answering_charges join charge_codes using (code) "
+                                "where rule in ('A3', 'M1') order by all")
             reference = fetch(con, f"select {record_cols} from answering_charges_by_month_rank order by all")
         finally:
             con.close()
-    return per_day, per_record, traced, reference
+    return billed, relation, by_day_blocks, traced, reference
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dense_scenarios())
-def test_per_day_quantities_equal_the_per_record_trace(scenario):
-    """The lines are priced from answering_quantities (per-day interval arithmetic); the
-    trace (answering_charges) ranks records only in days that cross an edge. Both must
-    give the same quantity per line code and price epoch on any month, and the trace the
-    same record → line codes as ranking every record over the month."""
-    per_day, per_record, traced, reference = _quantities_and_traces(*scenario)
-    assert per_day == per_record
+def test_lines_are_the_rating_relation_summed(scenario):
+    """The lines are the rating relation (answering_charges) summed per subscriber and
+    code; the same quantities come out of interval arithmetic on the day blocks (a second
+    reading of the rules that never looks at a record's charge), and the relation's
+    A3/M1 rows equal ranking every record over the month."""
+    billed, relation, by_day_blocks, traced, reference = _quantities_and_traces(*scenario)
+    assert relation == by_day_blocks
+    assert _summed(billed) == _summed(relation)
     assert traced == reference
+
+
+def _summed(rows_):
+    """Quantities per (subscriber, code), over unit prices or price epochs."""
+    out: dict = {}
+    for sid, code, _, qty in rows_:
+        out[(sid, code)] = out.get((sid, code), 0) + qty
+    return sorted(out.items())
 
 
 def test_days_that_cross_a_tier_or_pool_edge_are_ranked_within_the_day():
@@ -973,11 +991,12 @@ def test_days_that_cross_a_tier_or_pool_edge_are_ranked_within_the_day():
                 for d in range(1, 14) for i in range(8)])
     interactions = [interaction(f"I{d:02d}{i}", day(d, 8, 5 * i), 250, sub="S3") for d in range(1, 12) for i in range(6)]
     logs = [worklog(f"W{d:02d}{i}", day(d, 9, 10 * i), 45, "admin", sub="S3") for d in range(1, 4) for i in range(3)]
-    per_day, per_record, traced, reference = _quantities_and_traces(
+    billed, relation, by_day_blocks, traced, reference = _quantities_and_traces(
         rows_, calls, interactions, logs, subscribers=("S1", "S2", "S3"))
-    assert per_day == per_record
+    assert relation == by_day_blocks
+    assert _summed(billed) == _summed(relation)
     assert traced == reference
-    lines = {(sub, code): qty for sub, code, _, qty in per_day}
+    lines = dict(_summed(billed))
     assert [lines[("S1", f"phone.calls.tier{t}")] for t in (1, 2, 3)] == [50, 50, 32]
     assert [lines[("S2", f"phone.calls.tier{t}")] for t in (1, 2, 3)] == [50, 50, 20]
     assert (lines[("S3", "phone.calls.included")], lines[("S3", "phone.calls.over")]) == (75, 29)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,6 @@ from pipelines.cli import main
 from synthetic.workspace import generate_workspace
 
 # one code, two forms: the rule and the code stay, the unit says which form a line is
-SECOND_FORMS = {("servicepack.travel", "trip", "trip"), ("interact.early_termination", "fee", "fee")}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,8 @@ def test_every_issued_line_is_a_registered_charge(billed):
     for code, rule, unit, price_unit, service, family in lines:
         c = charges[code]  # KeyError: a pricing module emitted a code the registry lacks
         assert (rule, service, family) == (c.rule, c.service, c.family), code
-        assert (unit, price_unit) == (c.unit, c.price_unit) or (code, unit, price_unit) in SECOND_FORMS, code
+        forms = {(c.unit, c.price_unit)} | {(f.unit, f.price_unit) for f in c.forms.values()}
+        assert (unit, price_unit) in forms, code
     assert traced and all(charges[code].rule == rule for code, rule in traced)
     assert table == sorted((c.code, c.rule, c.service, c.family) for c in charges.charges.values())
 
@@ -58,7 +60,7 @@ def test_codes_written_in_the_answering_sql_are_registered():
     """The SQL names usage codes as literals; each must be a registered answering charge."""
     charges = registry(load_catalog())
     found = set()
-    for name in ("answering_quantities", "answering_charges"):
+    for name in ("answering_charges",):
         text = (sqlfiles.SQL_DIR / "marts" / f"{name}.sql").read_text(encoding="utf-8")
         text = re.sub(r"--[^\n]*", "", text)
         found |= set(re.findall(r"'((?:phone|messaging|reports|training|direct)\.[a-z_.0-9]+)'", text))
@@ -103,3 +105,36 @@ def test_texts_follow_the_tariffs_thresholds(tmp_path):
     catalog = _tariffs_with(tmp_path, "talk_over_s: 90", "talk_over_s: 120")
     assert registry(catalog)["phone.talk_over_90s"].describe() == "Talk time above 120 s per call"
     assert registry(load_catalog())["phone.talk_over_90s"].describe() == "Talk time above 90 s per call"
+
+
+def test_a_second_form_has_its_own_units_and_text():
+    """S5 and I4 price one code two ways; the second form's units and text are the
+    registry's, filled from the tariff (term_months) and the line's fields."""
+    catalog = load_catalog()
+    charges = registry(catalog)
+    travel = charges["servicepack.travel"]
+    by_km = travel.line(trips=1, s="", km="12", quantity=Decimal("12"), unit_price=Decimal("0.40"),
+                        exact=Fraction("4.8"), vat_rate=Decimal("0.21"))
+    minimum = travel.line(form="minimum", trips=2, s="s", quantity=2, unit_price=Decimal("25.00"),
+                          exact=Fraction(50), vat_rate=Decimal("0.21"))
+    assert (by_km.unit, by_km.price_unit, by_km.description) == ("km", "km", "Travel, 1 on-site trip, 12 km round trip")
+    assert (minimum.unit, minimum.price_unit, minimum.description) == (
+        "trip", "trip", "Travel, minimum per on-site trip (2 trips)")
+    assert minimum.code == by_km.code and minimum.rule == "S5"
+    fee = charges["interact.early_termination"].line(form="agreed_fee", span="plan from 01 Jan 2026",
+                                                     quantity=1, unit_price=Decimal("500.00"), exact=Fraction(500),
+                                                     vat_rate=Decimal("0.21"))
+    term = catalog.interact.term_months
+    assert (fee.unit, fee.price_unit, fee.rule) == ("fee", "fee", "I4")
+    assert fee.description == f"Early termination within the {term}-month term (plan from 01 Jan 2026; agreed fee)"
+    with pytest.raises(KeyError):
+        travel.line(form="per_hour", quantity=1, unit_price=Decimal("1"), exact=Fraction(1), vat_rate=Decimal("0"))
+
+
+def test_a_code_names_its_service_first():
+    """Documents issued before lines carried `service` are read by the part of the code
+    before the first dot (spec_lines.service, the PDF sections): that reading must agree
+    with the registry for every code it has."""
+    charges = registry(load_catalog())
+    assert {c.code: c.code.split(".", 1)[0] for c in charges.charges.values()} == \
+        {c.code: c.service for c in charges.charges.values()}

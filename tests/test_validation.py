@@ -59,10 +59,26 @@ def test_suites_in_the_repo_build_and_match_the_contract(gx):
         assert len(suite.expectations) == len(doc["expectations"])
         rules = [e["meta"]["rule"] for e in doc["expectations"]]
         assert len(set(rules)) == len(rules), feed
-    # The known product codes are the tariff catalog's: the suite must follow the catalog.
+    # The known product codes are the tariff catalog's: the suite takes them from it.
     product = next(e for e in validation.suite_document("subscriptions")["expectations"]
                    if e["meta"]["rule"] == "product.known")
-    assert set(product["kwargs"]["value_set"]) == set(PRODUCT_CODES)
+    assert product["kwargs"]["value_set"] == sorted(PRODUCT_CODES)
+    assert {"phone:BASIC", "servicepack:10h", "remote:lpas"} <= set(PRODUCT_CODES)
+
+
+def test_an_unknown_catalog_value_in_a_suite_fails_naming_it(monkeypatch, tmp_path):
+    for feed in ORDER:
+        (tmp_path / f"{feed}.json").write_text(validation.SUITES_DIR.joinpath(f"{feed}.json").read_text())
+    doc = json.loads((tmp_path / "subscriptions.json").read_text())
+    doc["expectations"][0]["kwargs"]["value_set"] = {"$catalog": "plan_names"}
+    (tmp_path / "subscriptions.json").write_text(json.dumps(doc))
+    monkeypatch.setattr(validation, "SUITES_DIR", tmp_path)
+    validation.suite_document.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="subscriptions.json.*unknown catalog value 'plan_names'"):
+            validation.suite_document("subscriptions")
+    finally:
+        validation.suite_document.cache_clear()
 
 
 def test_clean_data_passes_and_results_are_stored(gx, tmp_workspace):

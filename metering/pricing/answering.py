@@ -68,19 +68,10 @@ def _bands_table(charges: Registry, t: AnsweringTariff) -> pa.Table:
         "hi": pa.array([b[4] for b in bands], pa.int64())})
 
 
-def trace(con, month: Month, subscribers: list[str] | None = None) -> None:
-    """Builds the temp table `answering_charges`: every rated record of the month with
-    its line code and quantity (the trace behind rated_records and the R3 appendix), for
-    all subscribers or only the given ones. Needs the temp tables `rate` registered on
-    this connection."""
-    con.execute("set variable month = $v", {"v": str(month)})
-    con.execute("set variable trace_subscribers = $v::varchar[]", {"v": subscribers})
-    sqlfiles.run(con, "marts/answering_charges")
-
-
 def has_rated(con) -> bool:
-    """Whether `rate` ran on this connection (its temp tables exist)."""
-    return bool(sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_quantities"}))
+    """Whether `rate` ran on this connection (its rating relation, the temp table
+    `answering_charges`, exists): then publishing keeps it as the per-record trace."""
+    return bool(sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_charges"}))
 
 
 def aht_chains(inp: BillingInput, through: Quarter) -> dict[str, list[Evaluation]]:
@@ -156,28 +147,27 @@ def rate(inp: BillingInput) -> dict[str, FamilyResult]:
         "subscriber_id": pa.array(list(inp.subscribers), pa.string()),
         "country": pa.array([s.country for s in inp.subscribers.values()], pa.string())}))
     epochs = price_change_days(t, month.first, month.end)
-    con.execute("set variable month = $v", {"v": str(month)})
-    con.execute("set variable price_epochs = $v::date[]", {"v": [str(d) for d in epochs]})
+    sqlfiles.run(con, "macros/in_band")
+    sqlfiles.run(con, "marts/answering_parameters", {
+        "month": str(month), "price_epochs": [str(d) for d in epochs], "talk_over_s": t.phone.talk_over_s,
+        "foreign_legs": list(t.phone.foreign_legs.value),
+        "allowance_plans": sorted(name for name, plan in t.plans.items() if plan.allowance)})
     charges = registry(inp.catalog)
     materialise_charge_codes(con, inp.catalog)
     _register(con, "answering_unit_prices", _unit_prices_table(charges, month, epochs))
-    con.execute("set variable phone_tier_ends = $v::bigint[]", {"v": [x.to for x in t.phone.graduated if x.to]})
-    con.execute("set variable messaging_tier_ends = $v::bigint[]",
-                {"v": [x.to for x in t.messaging.graduated if x.to]})
-    con.execute("set variable talk_over_s = $v", {"v": t.phone.talk_over_s})
-    con.execute("set variable foreign_legs = $v::varchar[]", {"v": list(t.phone.foreign_legs.value)})
-    con.execute("set variable allowance_plans = $v::varchar[]",
-                {"v": sorted(name for name, plan in t.plans.items() if plan.allowance)})
     _register(con, "answering_bands", _bands_table(charges, t))
+    # the rating relation (every record with its code and quantity), then the lines as its sums
     sqlfiles.run(con, "marts/answering_days")
+    sqlfiles.run(con, "marts/answering_charges")
     sqlfiles.run(con, "marts/answering_quantities")
 
+    epoch_starts = [month.first, *epochs]
     grouped = sqlfiles.rows(con, "marts/answering_quantities_ordered")
     usage_subs = {r[0] for r in sqlfiles.rows(con, "marts/answering_usage_subscribers", {"m": str(month)})}
     results: dict[str, FamilyResult] = {}
     by_sub: dict[str, list] = defaultdict(list)
-    for sid, code, epoch, day, qty in grouped:
-        by_sub[sid].append((code, day, int(qty)))
+    for sid, code, epoch, qty in grouped:
+        by_sub[sid].append((code, epoch_starts[epoch], int(qty)))
 
     for sid in sorted(set(subs_with_rows) | usage_subs):
         if sid not in inp.subscribers:
@@ -217,7 +207,6 @@ def _appendix(inp: BillingInput, results: dict[str, FamilyResult]) -> None:
         r.product == "option:monthly_specification" for r in inp.month_rows(sid, FAMILY)))
     if not with_option:
         return
-    trace(inp.con, inp.month, with_option)
     items = sqlfiles.rows(inp.con, "marts/answering_appendix", {"m": str(inp.month), "subs": with_option})
     appendix: dict[str, list[AppendixItem]] = {sid: [] for sid in with_option}
     for sid, local, kind, rid, number, dur, codes in items:

@@ -291,9 +291,8 @@ def _early_termination(inp: BillingInput, c: _Contract, month_rows: list[Row]) -
             row = max(carrying, key=lambda r: (r.valid_from, r.product))
             fee = _fee_param(row, "early_termination_fee")
             # I4's second form of the code: the row's agreed fee, one fee
-            out.append(termination.line(
-                description=f"Early termination within the {t.term_months}-month term ({span}; agreed fee)",
-                quantity=1, unit="fee", price_unit="fee", unit_price=fee, exact=Fraction(fee), vat_rate=t.vat.rate))
+            out.append(termination.line(form="agreed_fee", span=span, quantity=1, unit_price=fee,
+                                        exact=Fraction(fee), vat_rate=t.vat.rate))
             continue
         plan_row = max((r for r in plan.rows if r.active_on(last)), key=lambda r: (r.valid_from, r.product))
         billable = c.billable_on(last)

@@ -263,7 +263,6 @@ def _travel_lines(charges: Registry, t: ServicePackTariff, onsite: Iterable[tupl
                                unit_price=rate_, exact=Fraction(km) * Fraction(rate_), vat_rate=vat))
     for floor, trips in sorted(minimum.items()):
         # S5's second form of the code: trips at the minimum, counted and priced in trips
-        text = f"Travel, minimum per on-site trip ({trips} trip{'s' if trips != 1 else ''})"
-        out.append(travel.line(description=text, quantity=trips, unit="trip", price_unit="trip", unit_price=floor,
-                               exact=Fraction(floor) * trips, vat_rate=vat))
+        out.append(travel.line(form="minimum", trips=trips, s="s" if trips != 1 else "", quantity=trips,
+                               unit_price=floor, exact=Fraction(floor) * trips, vat_rate=vat))
     return out

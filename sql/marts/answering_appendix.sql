@@ -1,6 +1,6 @@
 -- R3: every call and interaction of the month of the given subscribers (those with the
 -- monthly specification option), in time order, with the line codes that rated it
--- (temp table answering_charges, made by `trace` for these subscribers).
+-- (the rating relation, temp table answering_charges).
 select
     u.subscriber_id,
     strftime(u.local_at, '%Y-%m-%d %H:%M:%S'),

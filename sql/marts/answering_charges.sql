@@ -1,48 +1,42 @@
--- Per-record charges of the `answering` family for one month (variable `month`,
--- 'YYYY-MM'): each call, leg, interaction and work log it rates, with the line code it
--- goes to and its quantity (calls, seconds, minutes, reports). This is the record → line
--- trace (rated_records, the R3 appendix); the lines are priced from
--- answering_quantities.sql and the trace check proves that both add up to the same
--- quantities. Ranks (A3/M1) and the allowance (A2) come from the day blocks of
--- answering_days.sql: a whole day falls in one tier or one side of the pool, and only
--- the records of a day that crosses an edge are ranked (within that day), so the month
--- is never sorted record by record. The SMS bundle (R2) and DIRECT minutes (D1) are
--- drawn in time order by windows over their few records. Variable `trace_subscribers`
--- (a list, or null for all) limits it to some subscribers.
+-- The rating relation of the `answering` family for one month (answering_parameters):
+-- every call, leg, interaction and work log it rates, with the line code it goes to, its
+-- quantity (calls, seconds, minutes, reports) and its price epoch (T1). Each rule of the family is written here once: the lines are this
+-- relation summed per subscriber, code and epoch (answering_quantities.sql), the
+-- per-record trace (rated_records) and the R3 appendix are its rows.
+-- Ranks (A3/M1) and the allowance (A2) come from the day blocks of answering_days.sql: a
+-- whole day falls in one band or one side of the pool, and only the items of a day that
+-- crosses an edge are ranked (within that day), so the month is never sorted record by
+-- record. The SMS bundle (R2) and DIRECT minutes (D1) are drawn in time order by windows
+-- over their few records.
 create or replace temp table answering_charges as
-with source as (
+with parameters as (
+    select * from answering_parameters
+),
+source as (
     select
-        usage.*,
-        split_part(plan_product, ':', 2) as plan,
-        len(list_filter(getvariable('price_epochs'), lambda d: usage.local_date >= d)) as epoch
+        usage.subscriber_id, usage.feed, usage.record_id, usage.kind, usage.started_at, usage.local_date,
+        usage.plan_product, usage.talk_s, usage.minutes, usage.activity, usage.report,
+        usage.destination_country,
+        len(list_filter(parameters.price_epochs, lambda d: usage.local_date >= d)) as epoch
     from usage
-    where family = 'answering' and month = getvariable('month')
-      and (getvariable('trace_subscribers') is null
-           or list_contains(getvariable('trace_subscribers'), usage.subscriber_id))
-),
-spans as (
-    select * from answering_spans
-),
-pools as (
-    select * from answering_pools
+    cross join parameters
+    where usage.family = 'answering' and usage.month = parameters.month
 ),
 item_days as (
-    -- the day blocks of calls and interactions; a record needs its own rank within the
-    -- day only where the block crosses a tier edge or the allowance pool
+    -- a record needs its own rank within the day only where the day's block crosses a
+    -- band edge or the allowance pool
     select
-        subscriber_id, kind, local_date, plan_product, service, on_allowance, ranked_before,
-        allowance_before, item_pool, tier_first,
+        subscriber_id, kind, local_date, plan_product, on_allowance, ranked_before, allowance_before,
+        item_pool, first_band_code,
         case when on_allowance then allowance_before < item_pool and allowance_before + n > item_pool
-             else tier_first <> tier_last end as straddles
+             else first_band_code is distinct from last_band_code end as straddles
     from answering_days
-    where kind = 'call' or kind = 'interaction'
 ),
 item_records as not materialized (  -- each consumer joins again: a 9 M-row materialised CTE costs GiBs, a join ~1 s
     select
         source.subscriber_id, source.feed, source.record_id, source.started_at, source.local_date,
-        source.epoch, source.plan_product, source.kind, item_days.service, item_days.on_allowance,
-        item_days.ranked_before, item_days.allowance_before, item_days.item_pool,
-        item_days.tier_first, item_days.straddles
+        source.epoch, source.kind, item_days.on_allowance, item_days.ranked_before,
+        item_days.allowance_before, item_days.item_pool, item_days.first_band_code, item_days.straddles
     from source
     join item_days
         on item_days.subscriber_id = source.subscriber_id and item_days.kind = source.kind
@@ -51,9 +45,9 @@ item_records as not materialized (  -- each consumer joins again: a 9 M-row mate
 ),
 whole_days as (
     select
-        subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
+        subscriber_id, feed, record_id, local_date, epoch, kind,
         case when on_allowance then allowance_before < item_pool end as included,
-        case when not on_allowance then tier_first end as tier
+        case when not on_allowance then first_band_code end as band_code
     from item_records
     where not straddles
 ),
@@ -68,124 +62,131 @@ straddling_days as (
 ),
 split_days as (
     select
-        subscriber_id, feed, record_id, local_date, epoch, plan_product, kind,
-        case when on_allowance then allowance_before + day_rank <= item_pool end as included,
-        case when not on_allowance then 1 + len(list_filter(
-            case when kind = 'call' then getvariable('phone_tier_ends') else getvariable('messaging_tier_ends') end,
-            lambda b: ranked_before + day_rank > b)) end as tier
-    from straddling_days
+        days.subscriber_id, days.feed, days.record_id, days.local_date, days.epoch, days.kind,
+        case when days.on_allowance then days.allowance_before + days.day_rank <= days.item_pool end as included,
+        bands.code as band_code
+    from straddling_days as days
+    left join answering_bands as bands
+        on not days.on_allowance and bands.kind = days.kind
+        and in_band(days.ranked_before + days.day_rank, bands.lo, bands.hi)
 ),
 item_charges as (
     -- a band's code from the registry's bands (answering_bands), the allowance's by kind
     select
-        items.subscriber_id, items.feed, items.record_id, items.local_date, items.epoch, items.plan_product,
-        coalesce(bands.code, case
-            when items.kind = 'call' and items.included then 'phone.calls.included'
-            when items.kind = 'call' then 'phone.calls.over'
-            when items.included then 'messaging.included'
+        subscriber_id, feed, record_id, local_date, epoch,
+        coalesce(band_code, case
+            when kind = 'call' and included then 'phone.calls.included'
+            when kind = 'call' then 'phone.calls.over'
+            when included then 'messaging.included'
             else 'messaging.over' end) as code,
         1 as quantity
-    from (select * from whole_days union all select * from split_days) as items
-    left join answering_bands as bands on bands.kind = items.kind and bands.tier = items.tier
+    from (select * from whole_days union all select * from split_days)
 ),
 long_calls as (
-    select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'phone.talk_over_90s' as code, talk_s - getvariable('talk_over_s') as quantity
+    select subscriber_id, feed, record_id, local_date, epoch,
+           'phone.talk_over_90s' as code, talk_s - parameters.talk_over_s as quantity
     from source
-    where kind = 'call' and talk_s > getvariable('talk_over_s')
+    cross join parameters
+    where kind = 'call' and talk_s > parameters.talk_over_s
 ),
 leg_attempts as (
-    select subscriber_id, feed, record_id, local_date, epoch, plan_product,
+    select subscriber_id, feed, record_id, local_date, epoch,
            'phone.' || kind || '.attempts' as code, 1 as quantity
     from source
     where kind in ('transfer', 'outbound')
 ),
 leg_talk as (
-    select subscriber_id, feed, record_id, local_date, epoch, plan_product,
+    select subscriber_id, feed, record_id, local_date, epoch,
            'phone.' || kind || '.talk' as code, talk_s as quantity
     from source
     where kind in ('transfer', 'outbound') and talk_s > 0
 ),
 foreign_talk as (
-    select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
+    select source.subscriber_id, feed, record_id, local_date, epoch,
            'phone.foreign' as code, talk_s as quantity
     from source
+    cross join parameters
     join subscriber_countries as countries using (subscriber_id)
-    where list_contains(getvariable('foreign_legs'), kind) and talk_s > 0
+    where list_contains(parameters.foreign_legs, kind) and talk_s > 0
       and coalesce(destination_country, '') <> '' and upper(destination_country) <> countries.country
 ),
 aht_surcharge as (
-    select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
+    select source.subscriber_id, feed, record_id, local_date, epoch,
            'messaging.aht' as code, aht.excess_s as quantity
     from source
     join aht_in_force as aht using (subscriber_id)
     where kind = 'interaction' and aht.excess_s > 0
 ),
-mail_reports as (
-    select source.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'reports.mail' as code, 1 as quantity
-    from source
-    where kind = 'call' and report = 'mail'
-      and not exists (
-          select 1 from spans
-          where spans.subscriber_id = source.subscriber_id and spans.kind = 'mail_unlimited'
-            and source.local_date >= spans.seg_from and source.local_date < spans.seg_to)
+drawn_records as (
+    -- the records an option or a package may cover: reports (R1/R2) and admin work (D1)
+    select * from source
+    where (kind = 'call' and report in ('mail', 'sms')) or (kind = 'worklog' and activity = 'admin')
 ),
-sms_reports as (
+span_days as (
+    -- their days inside an option or package span (answering_spans is small): an
+    -- equality join below instead of a range lookup per record
     select
-        source.*,
-        exists (
-            select 1 from spans
-            where spans.subscriber_id = source.subscriber_id and spans.kind = 'sms_bundle'
-              and source.local_date >= spans.seg_from and source.local_date < spans.seg_to) as in_bundle
-    from source
-    where kind = 'call' and report = 'sms'
+        spans.subscriber_id, days.local_date,
+        bool_or(spans.kind = 'mail_unlimited') as mail_unlimited,
+        bool_or(spans.kind = 'sms_bundle') as in_bundle,
+        bool_or(spans.kind = 'direct_package') as in_package
+    from answering_spans as spans
+    join (select distinct subscriber_id, local_date from drawn_records) as days
+        on days.subscriber_id = spans.subscriber_id
+        and days.local_date >= spans.seg_from and days.local_date < spans.seg_to
+    group by all
+),
+covered_records as (
+    select
+        drawn_records.*,
+        coalesce(span_days.mail_unlimited, false) as mail_unlimited,
+        coalesce(span_days.in_bundle, false) as in_bundle,
+        coalesce(span_days.in_package, false) as in_package
+    from drawn_records
+    left join span_days using (subscriber_id, local_date)
+),
+mail_reports as (
+    select subscriber_id, feed, record_id, local_date, epoch, 'reports.mail' as code, 1 as quantity
+    from covered_records
+    where kind = 'call' and report = 'mail' and not mail_unlimited
 ),
 sms_drawn as (
     select
-        sms_reports.*,
-        case when in_bundle then row_number() over (partition by subscriber_id, in_bundle order by started_at, record_id) end as bundle_rank
-    from sms_reports
+        *,
+        case when in_bundle then row_number() over (partition by subscriber_id, in_bundle
+                                                    order by started_at, record_id) end as bundle_rank
+    from covered_records
+    where kind = 'call' and report = 'sms'
 ),
 sms_charged as (
-    select sms_drawn.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'reports.sms' as code, 1 as quantity
+    select sms_drawn.subscriber_id, feed, record_id, local_date, epoch, 'reports.sms' as code, 1 as quantity
     from sms_drawn
-    left join pools on pools.subscriber_id = sms_drawn.subscriber_id and pools.pool_kind = 'sms'
+    left join answering_pools as pools
+        on pools.subscriber_id = sms_drawn.subscriber_id and pools.pool_kind = 'sms'
     where not in_bundle or bundle_rank > coalesce(pools.pool, 0)
 ),
 training as (
-    select subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'training.hours' as code, minutes as quantity
+    select subscriber_id, feed, record_id, local_date, epoch, 'training.hours' as code, minutes as quantity
     from source
     where kind = 'worklog' and activity = 'training'
 ),
-admin_logs as (
-    select
-        source.*,
-        exists (
-            select 1 from spans
-            where spans.subscriber_id = source.subscriber_id and spans.kind = 'direct_package'
-              and source.local_date >= spans.seg_from and source.local_date < spans.seg_to) as in_package
-    from source
-    where kind = 'worklog' and activity = 'admin'
-),
 admin_drawn as (
     select
-        admin_logs.*,
+        *,
         case when in_package then sum(minutes) over (
             partition by subscriber_id, in_package order by started_at, record_id
             rows between unbounded preceding and 1 preceding) end as drawn_before
-    from admin_logs
+    from covered_records
+    where kind = 'worklog' and activity = 'admin'
 ),
 admin_charged as (
-    select admin_drawn.subscriber_id, feed, record_id, local_date, epoch, plan_product,
-           'direct.hours' as code,
+    select admin_drawn.subscriber_id, feed, record_id, local_date, epoch, 'direct.hours' as code,
            case when not in_package then minutes
                 else minutes - least(minutes, greatest(coalesce(pools.pool, 0) - coalesce(drawn_before, 0), 0))
            end as quantity
     from admin_drawn
-    left join pools on pools.subscriber_id = admin_drawn.subscriber_id and pools.pool_kind = 'direct_minutes'
+    left join answering_pools as pools
+        on pools.subscriber_id = admin_drawn.subscriber_id and pools.pool_kind = 'direct_minutes'
 ),
 charges as (
     select * from item_charges
@@ -199,8 +200,7 @@ charges as (
     union all select * from training
     union all select * from admin_charged where quantity > 0
 )
--- the rule of each code is the charge-code registry's (charge_codes), written once; a
--- code missing there leaves the rule null, which rated_records refuses (not null)
-select charges.*, charge_codes.rule
+-- only what the lines and the trace need: each extra column costs ~0.15 s per 3 M records
+-- to materialise (the rule of a code is the registry's, charge_codes, joined where kept)
+select subscriber_id, feed, record_id, epoch, code, quantity
 from charges
-left join charge_codes using (code)

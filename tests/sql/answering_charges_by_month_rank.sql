@@ -7,11 +7,10 @@ with source as (
     select
         usage.*,
         split_part(plan_product, ':', 2) as plan,
-        len(list_filter(getvariable('price_epochs'), lambda d: usage.local_date >= d)) as epoch
+        len(list_filter(parameters.price_epochs, lambda d: usage.local_date >= d)) as epoch
     from usage
-    where family = 'answering' and month = getvariable('month')
-      and (getvariable('trace_subscribers') is null
-           or list_contains(getvariable('trace_subscribers'), usage.subscriber_id))
+    cross join answering_parameters as parameters
+    where family = 'answering' and usage.month = parameters.month
 ),
 pools as (
     select * from answering_pools
@@ -23,7 +22,7 @@ ranked_items as (
         subscriber_id, feed, record_id, local_date, epoch, plan_product, plan, kind,
         row_number() over month_order as item_rank,
         -- the running count of allowance items (one window, one sort)
-        count(*) filter (where list_contains(getvariable('allowance_plans'), plan)) over month_order as allowance_rank
+        count(*) filter (where list_contains((select allowance_plans from answering_parameters), plan)) over month_order as allowance_rank
     from source
     where kind = 'call' or kind = 'interaction'
     window month_order as (partition by subscriber_id, kind order by started_at, record_id
@@ -33,11 +32,11 @@ item_charges as (
     select
         ranked_items.subscriber_id, feed, record_id, local_date, epoch, plan_product,
         case
-            when list_contains(getvariable('allowance_plans'), plan) then
+            when list_contains((select allowance_plans from answering_parameters), plan) then
                 case when allowance_rank <= coalesce(pools.pool, 0)
                      then service || '.included' else service || '.over' end
             else service || '.tier' || (1 + len(list_filter(
-                case when kind = 'call' then getvariable('phone_tier_ends') else getvariable('messaging_tier_ends') end,
+                case when kind = 'call' then (select list(hi order by hi) from answering_bands where kind = 'call' and hi is not null) else (select list(hi order by hi) from answering_bands where kind = 'interaction' and hi is not null) end,
                 lambda b: item_rank > b)))
         end as code,
         1 as quantity,
@@ -56,5 +55,5 @@ item_codes as (
                    else code end as line_code
     from item_charges
 )
-select subscriber_id, feed, record_id, local_date, epoch, plan_product, line_code as code, quantity, rule
+select subscriber_id, feed, record_id, local_date, epoch, line_code as code, quantity, rule
 from item_codes
