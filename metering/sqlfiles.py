@@ -8,9 +8,10 @@ the session setting `set timezone` (metering.db.connect), and `COMMENT ON` (buil
 `apply_descriptions` from sql/descriptions.yaml: it takes no parameters, so the quoted
 text is part of the statement). No session variables: parameters that several
 statements read are one row of a temp table made from bound parameters
-(sql/staging/ingest_parameters.sql, sql/marts/answering_parameters.sql). Identifiers cannot be parameters either: a file
-then holds `__name__` placeholders that `fill` replaces with text from code (a table
-name of the feed definition, a column list), never with data. Outside `metering/` the
+(sql/staging/ingest_parameters.sql, sql/marts/answering_parameters.sql). Identifiers
+cannot be parameters either: a file then holds `__name__` placeholders that `fill`
+replaces with text from code (a table name of the feed definition, a column list), never
+with data. Outside `metering/` the
 GX expectations' own queries (gx/*.json, wrapped by metering.validation._sample) and
 the benchmark's floors (benchmarks/) are SQL of their own tools, not of this package."""
 from __future__ import annotations
