@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ccmeter demo
 
-## Lint (ruff), dead code (vulture), types (mypy on metering/), settings of all three in
+## Lint (ruff), dead code (vulture), types (mypy on metering/, assets/, pipelines/), settings of all three in
 ## pyproject.toml; then the test suite (exit code 5, "no tests collected", fails here)
 test: $(STAMP)
 	$(BIN)/ruff check .

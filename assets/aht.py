@@ -30,7 +30,7 @@ def quarterly_aht(context: AssetExecutionContext, warehouse: WarehouseResource) 
         inp = BillingInput(con, quarter.last_month, load_catalog(), subscribers, contracts)
         rows = evaluation_rows(aht_chains(inp, quarter), {quarter})
         write_aht_evaluations(con, rows, [str(quarter)])
-    decisions = {}
+    decisions: dict[str, int] = {}
     for r in rows:
         decisions[r["decision"]] = decisions.get(r["decision"], 0) + 1
     return MaterializeResult(metadata={"quarter": str(quarter), "subscribers": len(rows),

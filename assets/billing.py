@@ -5,6 +5,8 @@ e-invoices of a month are materialised together or not at all (a half-issued mon
 would be worse than none). The staged-file check runs inside the step, before the
 commit, and stops it; the checks on the issued specifications run after it."""
 
+from typing import Any
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -106,7 +108,7 @@ def issue_month_assets(context: AssetExecutionContext, config: SpecificationFile
         context.log.info(f"{month} was issued at {issued.issued_at}; nothing changed (an issued month is final). "
                         f"{result.late} record(s) arrived for it since: they are billed as adjustments on the "
                         "next issued month.")
-    common = {"issued_at": issued.issued_at, "already_issued": already}
+    common: dict[str, Any] = {"issued_at": issued.issued_at, "already_issued": already}
     yield MaterializeResult(asset_key=RATED, metadata={**common, **figures.pop("rated")})
     yield MaterializeResult(asset_key=LEDGERS, metadata={**common, **figures.pop("ledgers")})
     yield MaterializeResult(asset_key=ANOMALIES, metadata={
@@ -137,7 +139,7 @@ def issue_month_assets(context: AssetExecutionContext, config: SpecificationFile
         "directory": MetadataValue.path(str(result.directory / "ubl"))})
 
 
-def month_figures(con, month: str) -> dict[str, dict]:
+def month_figures(con, month: str) -> dict[str, dict[str, Any]]:
     """Per asset of the issued month: numbers Dagster can plot across partitions — money
     as whole cents (an integer, exact; never a float) — and markdown tables of the control
     totals and the most frequent anomalies, from the warehouse's copy of the month."""

@@ -2,6 +2,8 @@
 billing on them (architecture.md, data flow). The asset calls `metering.ingest`; the
 checks call `metering.validation` (reconciliation, Great Expectations suites in gx/)."""
 
+from typing import Any
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -53,7 +55,7 @@ def raw_feeds(context: AssetExecutionContext, workspace: WorkspaceResource,
             c[k] += getattr(r, k)
     new_files = sum(c["files"] for c in run.values())
     report(context, f"{new_files} new file(s)" + ("" if new_files else " (nothing new)"), detail=True)
-    metadata = {feed: MetadataValue.json(run[feed]) for feed in ORDER}
+    metadata: dict[str, Any] = {feed: MetadataValue.json(run[feed]) for feed in ORDER}
     metadata["new_files"] = new_files
     metadata["records_loaded"] = sum(c["loaded"] for c in run.values())
     metadata["records_quarantined"] = sum(c["quarantined"] for c in run.values())

@@ -42,5 +42,8 @@ def ensure_partition(instance: DagsterInstance, partitions: DynamicPartitionsDef
         key = str(month_of(key))
     else:
         quarter_of(key)
-    if not instance.has_dynamic_partition(partitions.name, key):
-        instance.add_dynamic_partitions(partitions.name, [key])
+    name = partitions.name
+    if name is None:
+        raise ValueError("a dynamic partitions definition without a name cannot be added to")
+    if not instance.has_dynamic_partition(name, key):
+        instance.add_dynamic_partitions(name, [key])

@@ -6,7 +6,7 @@ Plain functions, no Dagster."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 import duckdb
@@ -62,6 +62,7 @@ class RatedMonth:
     errors: list[ContractError] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)  # prepaid ledgers through the month
+    rated_records: list[dict] = field(default_factory=list)  # per-record trace the families keep in Python
     aht_rows: list[dict] = field(default_factory=list)  # M3 evaluations of completed quarters
     aht_quarters: list[str] = field(default_factory=list)
 
@@ -78,6 +79,7 @@ class MonthBill:
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: dict[str, list[Line]] = field(default_factory=dict)
     ledger: list[dict] = field(default_factory=list)
+    rated_records: list[dict] = field(default_factory=list)
     aht_rows: list[dict] = field(default_factory=list)
     aht_quarters: list[str] = field(default_factory=list)
     draft: bool = False
@@ -115,6 +117,9 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
         for sid, res in sorted(per_family[family].items()):
             for seq, m in enumerate(res.ledger, start=1):
                 rated.ledger.append({"subscriber_id": sid, "family": family, "seq": seq, **m.as_row()})
+    for family in FAMILIES:  # the per-record traces kept in Python (answering's is its SQL relation)
+        for sid, res in sorted(per_family[family].items()):
+            rated.rated_records.extend({"subscriber_id": sid, "family": family, **asdict(r)} for r in res.rated)
 
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
     for sid in candidates:
@@ -174,7 +179,7 @@ def bill_month(con, month: Month, catalog: Catalog) -> MonthBill:
 
 def bill_of(prep: Prepared, rated: RatedMonth) -> MonthBill:
     bill = MonthBill(rated.month, errors=rated.errors, anomalies=rated.anomalies, ledger=rated.ledger,
-                     aht_rows=rated.aht_rows, aht_quarters=rated.aht_quarters)
+                     rated_records=rated.rated_records, aht_rows=rated.aht_rows, aht_quarters=rated.aht_quarters)
     for n, sid in enumerate(rated.parts, start=1):
         part = rated.parts[sid]
         bill.specs.append(spec_of(prep, rated.month, part, spec_number(rated.month, n)))

@@ -207,8 +207,8 @@ def plan(con, ws: Workspace, month: Month, catalog: Catalog, *, draft: bool = Fa
     rated = rate_month(prep, month)
     from metering.einvoice.seller import load_seller
     seller = load_seller(ws.root).as_json()  # SellerError: a broken seller.yaml stops the run
-    bill = MonthBill(month, errors=rated.errors, ledger=rated.ledger, aht_rows=rated.aht_rows,
-                     aht_quarters=rated.aht_quarters, draft=draft)
+    bill = MonthBill(month, errors=rated.errors, ledger=rated.ledger, rated_records=rated.rated_records,
+                     aht_rows=rated.aht_rows, aht_quarters=rated.aht_quarters, draft=draft)
     bill.anomalies = list(rated.anomalies) + fixes.anomalies + extra
     errors = rated.error_ids
     ids = sorted(set(rated.parts) | set(fixes.adjustments), key=lambda s: s.encode())
@@ -293,10 +293,10 @@ class IssueResult:
     month: str
     issued: Issued
     already: bool
+    directory: Path  # the month's specifications directory
     bill: MonthBill | None = None
     late: int = 0
     repriced: int = 0
-    directory: Path | None = None
 
     def totals(self) -> dict[str, str]:
         out: dict[str, Decimal] = {}
@@ -316,7 +316,7 @@ def already_issued(con, ws: Workspace, month: Month) -> IssueResult | None:
     from metering.routed_usage import ensure_usage
     ensure_usage(con, load_subscribers(con), load_contracts(con))
     late = len(late_records(con, [str(month)]))
-    return IssueResult(str(month), found, True, late=late, directory=ws.month_dir(str(month)))
+    return IssueResult(str(month), found, True, ws.month_dir(str(month)), late=late)
 
 
 def issue_month(con, ws: Workspace, month: Month, catalog: Catalog, *, pdf: bool = True, workers: int = 1,
@@ -371,7 +371,7 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     if found is None:  # cannot happen after a commit that returned; never record a month without its manifest
         raise RuntimeError(f"{key}: the manifest just committed cannot be read back")
     issued_db.record(con, found, bill.specs)
-    return IssueResult(key, found, False, bill=bill, repriced=repriced, directory=ws.month_dir(key))
+    return IssueResult(key, found, False, ws.month_dir(key), bill=bill, repriced=repriced)
 
 
 def _einvoices(ws: Workspace, bill: MonthBill) -> dict[str, bytes]:

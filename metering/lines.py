@@ -70,6 +70,19 @@ class ContractError:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RatedRecord:
+    """One usage record's part of one line, as a family rated it: the row of its rating
+    relation that the per-record trace keeps (rated_records). The line of the record is
+    (code, unit_price) on its subscriber's document (G2)."""
+    feed: str
+    record_id: str
+    code: str
+    rule: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
 class LedgerMovement:
     """One movement of a prepaid ledger (S1–S4, K2–K6): units (+ credited, − drawn) on
     a holding — the klippekort card, or the service pack bought (warehouse column card_id)."""
@@ -184,6 +197,7 @@ class FamilyResult:
     errors: list[ContractError] = field(default_factory=list)
     ledger: list[LedgerMovement] = field(default_factory=list)  # full prepaid ledger through the month
     ledger_movement: bool = False  # the ledger moved this month (purchase, renewal, draw, forfeit)
+    rated: list[RatedRecord] = field(default_factory=list)  # per-record trace kept in Python (answering's is SQL)
     listings: Listings = field(default_factory=Listings)
 
     # the specification's form of two listings (strings as printed), for readers of one family's result

@@ -64,14 +64,32 @@ def write_analytics(con, bill: MonthBill) -> None:
             con.execute(_for_table("publish/insert_rows", table))
             con.unregister("publish_arrow")
         con.execute(_for_table("publish/delete_month", "rated_records"), {"m": month})
-        if answering.has_rated(con):
+        rated = answering.rated_month(con)
+        if rated is not None:
+            if rated != month:  # issuing rates the month it issues last (metering.issuing.plan)
+                raise RuntimeError(f"the answering rating relation on this connection is of {rated}, not {month}: "
+                                   "the month issued must be the one rated last")
             sqlfiles.run(con, "marts/rated_records_answering")
+        if bill.rated_records:  # the families that keep their trace in Python (remote support)
+            con.register("publish_arrow", _rated_records_arrow(month, bill.rated_records))
+            con.execute(_for_table("publish/insert_rows", "rated_records"))
+            con.unregister("publish_arrow")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     write_aht_evaluations(con, bill.aht_rows, bill.aht_quarters)
     sqlfiles.apply_descriptions(con)
+
+
+def _rated_records_arrow(month: str, records: list[dict]) -> pa.Table:
+    """Per-record trace rows as Arrow; unit prices as exact decimals (never a float)."""
+    return pa.table({
+        "month": pa.array([month] * len(records), pa.string()),
+        **{k: pa.array([r[k] for r in records], pa.string())
+           for k in ("subscriber_id", "feed", "record_id", "family", "code", "rule")},
+        "quantity": pa.array([r["quantity"] for r in records], pa.int64()),
+        "unit_price": pa.array([r["unit_price"] for r in records], pa.decimal128(18, 6))})
 
 
 AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s", "aht_old", "aht_new",

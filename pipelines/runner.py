@@ -59,6 +59,7 @@ def run_job(ws, job_name: str, *, partition: str | None = None, op_config: dict 
     partitions first). A failure in a step re-raises the step's own exception (the
     command line maps it to one line and an exit code); a failed blocking check raises
     ChecksFailed with every problem the failed checks reported."""
+    from dagster import DynamicPartitionsDefinition
     from dagster._core.errors import DagsterAssetCheckFailedError
 
     from assets.partitions import ensure_partition
@@ -71,7 +72,10 @@ def run_job(ws, job_name: str, *, partition: str | None = None, op_config: dict 
         warnings.simplefilter("ignore")  # Dagster's preview/beta notices are not the user's business
         with workspace_instance(ws) as instance:
             if partition is not None:
-                ensure_partition(instance, job.partitions_def, partition)
+                partitions = job.partitions_def
+                if not isinstance(partitions, DynamicPartitionsDefinition):
+                    raise ValueError(f"job {job.name} is not partitioned by month or quarter")
+                ensure_partition(instance, partitions, partition)
             try:
                 with printed_to(say):
                     result = job.execute_in_process(instance=instance, partition_key=partition,

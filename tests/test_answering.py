@@ -1003,3 +1003,31 @@ def test_days_that_cross_a_tier_or_pool_edge_are_ranked_within_the_day():
     assert (lines[("S3", "messaging.included")], lines[("S3", "messaging.over")]) == (50, 16)
     assert lines[("S3", "reports.sms")] == 104 - 75
     assert lines[("S3", "direct.hours")] == 9 * 45 - 300
+
+
+def test_the_trace_kept_is_of_the_month_rated_last():
+    """Publishing keeps the rating relation of the connection as the month's trace; a month
+    that was not the one rated last is refused rather than traced with another month's."""
+    from metering.billing import bill_month
+    from metering.catalog import load_catalog
+    from metering.db import connect
+    from metering.ingest import ingest
+    from metering.outputs import write_analytics
+    from metering.periods import Month
+
+    rows_ = [row("phone:BASIC", "2026-10-01")]
+    calls = [call("C1", datetime(2026, 10, 5, 9, tzinfo=UTC), 30), call("C2", datetime(2026, 11, 5, 9, tzinfo=UTC), 30)]
+    with tempfile.TemporaryDirectory() as d:
+        ws = workspace(Path(d), rows_, calls, [], [])
+        con = connect(ws.warehouse)
+        try:
+            ingest(con, ws)
+            october = bill_month(con, Month(2026, 10), load_catalog())
+            november = bill_month(con, Month(2026, 11), load_catalog())
+            with pytest.raises(RuntimeError, match="relation on this connection is of 2026-11, not 2026-10"):
+                write_analytics(con, october)
+            write_analytics(con, november)
+            assert con.execute("select month, record_id, code from rated_records").fetchall() == [
+                ("2026-11", "C2", "phone.calls.tier1")]
+        finally:
+            con.close()

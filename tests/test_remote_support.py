@@ -166,3 +166,45 @@ def test_standard_row_alone_makes_no_specification(tmp_workspace):
     setup(tmp_workspace, [STANDARD], [])
     result = bill(tmp_workspace, "2026-10")
     assert result.specs == [] and result.errors == []
+
+
+def test_every_work_log_is_traced_to_its_lines(tmp_workspace):
+    """L1's rating relation is kept as the per-record trace: each work log on remote.time
+    with its minutes, a topped-up session on remote.session_minimum; the lines are its
+    sums per code and unit price (two hourly rates: two remote.time lines), and the view
+    line_records gives the records behind each issued line."""
+    from metering.catalog import load_catalog
+    from metering.checks import trace_mismatches
+    from metering.db import connect
+    from metering.ingest import ingest
+    from metering.issuing import issue_month
+    from metering.periods import Month
+
+    rows = [row("S1", "remote:standard", "2026-01-01", "2026-10-10"),
+            row("S1", "remote:standard", "2026-10-10", None, {"unit_price": "90.00"})]
+    setup(tmp_workspace, rows, [log("W1", 10), log("W2", 30, "2026-10-07T08:00:00Z"),
+                                log("W3", 5, "2026-10-12T08:00:00Z", activity="phone"),
+                                log("W4", 3, "2026-10-13T08:00:00Z")])
+    con = connect(tmp_workspace.warehouse)
+    try:
+        ingest(con, tmp_workspace)
+        issue_month(con, tmp_workspace, Month(2026, 10), load_catalog(), pdf=False)
+        traced = con.execute("select record_id, code, quantity, rule, cast(unit_price as varchar) from rated_records "
+                             "where family = 'remote_support' order by all").fetchall()
+        behind = con.execute("select line_no, code, unit_price, list(record_id order by record_id) from line_records "
+                             "where subscriber_id = 'S1' group by all order by line_no").fetchall()
+        lines = con.execute("select line_no, code, quantity, unit_price from spec_lines where subscriber_id = 'S1' "
+                            "and kind = 'line' order by line_no").fetchall()
+        assert trace_mismatches(con, "2026-10") == []
+    finally:
+        con.close()
+    assert traced == [("W1", "remote.session_minimum", 1, "L1", "20.000000"),
+                      ("W1", "remote.time", 10, "L1", "103.850000"),
+                      ("W2", "remote.time", 30, "L1", "103.850000"),
+                      ("W3", "remote.time", 5, "L1", "90.000000"),
+                      ("W4", "remote.session_minimum", 1, "L1", "20.000000"),
+                      ("W4", "remote.time", 3, "L1", "90.000000")]
+    assert [(no, code, str(qty), str(price)) for no, code, qty, price in lines] == [
+        (1, "remote.time", "8.000000", "90.000000"), (2, "remote.time", "40.000000", "103.850000"),
+        (3, "remote.session_minimum", "2.000000", "20.000000")]
+    assert [(no, records) for no, _, _, records in behind] == [(1, ["W3", "W4"]), (2, ["W1", "W2"]), (3, ["W1", "W4"])]

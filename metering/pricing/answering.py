@@ -68,10 +68,13 @@ def _bands_table(charges: Registry, t: AnsweringTariff) -> pa.Table:
         "hi": pa.array([b[4] for b in bands], pa.int64())})
 
 
-def has_rated(con) -> bool:
-    """Whether `rate` ran on this connection (its rating relation, the temp table
-    `answering_charges`, exists): then publishing keeps it as the per-record trace."""
-    return bool(sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_charges"}))
+def rated_month(con) -> str | None:
+    """The month `rate` rated last on this connection ('YYYY-MM'), whose rating relation
+    (the temp table `answering_charges`) publishing keeps as the per-record trace; None
+    when it did not run."""
+    if not sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_charges"}):
+        return None
+    return sqlfiles.value(con, "marts/answering_rated_month")
 
 
 def aht_chains(inp: BillingInput, through: Quarter) -> dict[str, list[Evaluation]]:

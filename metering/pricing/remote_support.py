@@ -28,7 +28,7 @@ from metering.catalog import REMOTE_ADDONS, Catalog, RemoteSupportTariff
 from metering.charges import Charge, Registry, fee, registry
 from metering.context import BillingInput
 from metering.contracts import ContractProblem, Row
-from metering.lines import Anomaly, ContractError, FamilyResult, Line, fee_line
+from metering.lines import Anomaly, ContractError, FamilyResult, Line, RatedRecord, fee_line
 from metering.money import ZERO, fmt, round_half_up
 from metering.periods import Month
 from metering.specification import totals
@@ -80,32 +80,40 @@ def _standard_row(sid: str, family_rows: list[Row], day: date, res: FamilyResult
 
 def _time_lines(charges: Registry, t: RemoteSupportTariff, sid: str, family_rows: list[Row], logs: list[tuple],
                 res: FamilyResult) -> list[Line]:
-    vat = t.vat.rate
-    time: dict[Decimal, list] = {}          # rate → [minutes, Σ rounded, work logs]
-    minimum: dict[Decimal, list] = {}       # session minimum → [sessions topped up, Σ top-ups]
+    """L1 as one rating relation: each work log's time charge (and a session's top-up to
+    the minimum) with its rounded amount, kept as the per-record trace (`res.rated`); the
+    lines are its sums per code and unit price."""
+    time, top_up = charges["remote.time"], charges["remote.session_minimum"]
+    rated: list[tuple[RatedRecord, Decimal]] = []  # each record's charge and its amount (rounded per record)
     for rid, activity, minutes, local_at, day in logs:
         row = _standard_row(sid, family_rows, day, res)
         override = row.unit_price() if row is not None else None
         hourly = override if override is not None else t.hour_rate.at(day)
         amount = round_half_up(Fraction(minutes) * Fraction(hourly) / 60)
-        acc = time.setdefault(hourly, [0, ZERO, 0])
-        acc[0] += minutes
-        acc[1] += amount
-        acc[2] += 1
+        rated.append((RatedRecord(feed="worklogs", record_id=rid, code=time.code, rule=time.rule, quantity=minutes,
+                                  unit_price=hourly), amount))
         if activity == "remote":
             floor = t.session_minimum.at(day)
             if amount < floor:
-                m = minimum.setdefault(floor, [0, ZERO])
-                m[0] += 1
-                m[1] += floor - amount
+                rated.append((RatedRecord(feed="worklogs", record_id=rid, code=top_up.code, rule=top_up.rule,
+                                          quantity=1, unit_price=floor), floor - amount))
+    res.rated.extend(r for r, _ in rated)
+    sums: dict[tuple[str, Decimal], list] = {}  # (code, unit price) → [quantity, Σ amounts, records]
+    for r, amount in rated:
+        acc = sums.setdefault((r.code, r.unit_price), [0, ZERO, 0])
+        acc[0] += r.quantity
+        acc[1] += amount
+        acc[2] += 1
+    vat = t.vat.rate
     out = []
-    for hourly, (minutes, total, n) in sorted(time.items()):
-        out.append(charges["remote.time"].line(rate=fmt(hourly), n=n, s="s" if n != 1 else "", quantity=minutes,
-                                               unit_price=hourly, exact=Fraction(total), vat_rate=vat, rounded=total))
-    for floor, (n, total) in sorted(minimum.items()):
-        out.append(charges["remote.session_minimum"].line(floor=fmt(floor), n=n, s="s" if n != 1 else "",
-                                                          quantity=n, unit_price=floor, exact=Fraction(total),
-                                                          vat_rate=vat))
+    for (code, price), (quantity, total, n) in sorted(sums.items(), key=lambda kv: (charges[kv[0][0]].order,
+                                                                                    kv[0][1])):
+        if code == time.code:
+            out.append(time.line(rate=fmt(price), n=n, s="s" if n != 1 else "", quantity=quantity, unit_price=price,
+                                 exact=Fraction(total), vat_rate=vat, rounded=total))
+        else:
+            out.append(top_up.line(floor=fmt(price), n=n, s="s" if n != 1 else "", quantity=quantity,
+                                   unit_price=price, exact=Fraction(total), vat_rate=vat))
     return out
 
 

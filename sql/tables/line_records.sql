@@ -1,5 +1,5 @@
 -- The records behind each issued line, keyed by (spec_number, line_no): rated_records
--- (the month's record → line code trace, answering usage) joined to the own lines of the
+-- (the month's record → line code trace, answering and remote support usage) joined to the own lines of the
 -- same month, subscriber and code of the issued specification. A code printed on two
 -- lines of one document has two unit prices (G2: one line per code and unit price), so
 -- the record's unit price picks its line; rows written before rated_records kept the unit

@@ -1,4 +1,4 @@
--- The record → line trace of each issued month (answering usage). unit_price tells two
+-- The record → line trace of each issued month (answering and remote support usage). unit_price tells two
 -- lines of one code apart (a price change mid-month); null on rows written before it was
 -- kept (older versions).
 create table if not exists rated_records (
