@@ -26,6 +26,12 @@ outside_hours_same_rate
 useA85
 availWidth
 
+# reportlab: font files and page streams take their Flate filter from the module global
+# `pdfdoc.PDFZCompress` at save time (metering.render.pdf replaces it by one that deflates a
+# cached font subset once); `_ccm_width` is read back through the paragraph's __dict__
+PDFZCompress
+_ccm_width
+
 # pytest hooks, called by pytest by name
 pytest_sessionfinish
 pytest_unconfigure

@@ -338,7 +338,7 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
             lookback: int | None = None, repriced: int = 0, progress=None) -> IssueResult:
     """Stages every file of the numbered month, checks them, commits the manifest and
     records the issued documents and the month's analytic tables in the warehouse."""
-    from metering.outputs import write_analytics, write_files
+    from metering.outputs import MonthFiles, discard_analytics, write_analytics
     from metering.staging_checks import check_staged
     key = str(bill.month)
     staging = staging_dir(ws, key)
@@ -348,15 +348,23 @@ def publish(con, ws: Workspace, bill: MonthBill, *, pdf: bool = True, workers: i
     einvoices = _einvoices(ws, bill)
     if progress:
         progress(f"writing {len(bill.specs)} specification(s) and {len(einvoices)} e-invoice(s) to staging")
-    write_files(staging, bill, pdf=pdf, workers=workers, say=progress)
-    for name, data in sorted(einvoices.items()):
-        atomic_write(staging / "ubl" / name, data)
-    check_staged(staging, bill.specs, pdf=pdf)
-    # the month's analytic tables (anomalies, ledgers, trace, AHT) before the commit: they are
-    # rewritten per month, so a crash before the commit is undone by the rerun that issues
-    # the month; written after it, a crash in between would leave an issued month without
-    # them for good (an issued month is never rated again)
-    write_analytics(con, bill)
+    try:
+        # the PDF workers render while this process writes the other files and the tables
+        with MonthFiles(staging, bill, pdf=pdf, workers=workers, say=progress) as files:
+            files.write_own()
+            for name, data in sorted(einvoices.items()):
+                files.batch.write(staging / "ubl" / name, data)
+            # the month's analytic tables (anomalies, ledgers, trace, AHT) before the commit:
+            # they are rewritten per month, so a crash before the commit is undone by the
+            # rerun that issues the month; written after it, a crash in between would leave
+            # an issued month without them for good (an issued month is never rated again)
+            write_analytics(con, bill)
+            files.finish()  # every staged file durable, then visible under its name
+        check_staged(staging, bill.specs, pdf=pdf)
+    except BaseException:
+        # the month is not issued: analysts must not find its anomalies, ledgers or trace
+        discard_analytics(con, key)
+        raise
     specs = {f"{s['subscriber_id']}.json": s for s in bill.specs}
     loaded = [{"path": p, "sha256": s} for p, s in rows(
         con, sqlfiles.sql("issuing/loaded_files_listed"))]

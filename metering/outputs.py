@@ -5,6 +5,7 @@ rated_records, aht_evaluations (delete-then-insert per month). The issued docume
 themselves go to the warehouse from their files (metering.issued)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 from metering import model, sqlfiles
 from metering.billing import MonthBill
 from metering.pricing import answering
+from metering.render.files import TMP_MARK, DurableBatch, atomic_write, write_temporary
 from metering.workspace import safe_subscriber_id
 
 OUTPUT_TABLES = ("anomalies", "contract_errors", "rated_records", "prepaid_ledger")
@@ -92,6 +94,22 @@ def _rated_records_arrow(month: str, records: list[dict]) -> pa.Table:
         "unit_price": pa.array([r["unit_price"] for r in records], pa.decimal128(18, 6))})
 
 
+def discard_analytics(con, month: str) -> None:
+    """Removes the per-month analytic rows of a month whose issue failed before its commit
+    (a failed staged check, a PDF worker's error). The AHT evaluations stay: they are per
+    completed quarter and were already there from the issue of its last month, rewritten
+    with the same rule. Best effort: the failure that led here is what the user sees."""
+    try:
+        con.execute("begin transaction")
+        for table in OUTPUT_TABLES:
+            if sqlfiles.value(con, "status/table_exists", {"t": table}):
+                con.execute(_for_table("publish/delete_month", table), {"m": month})
+        con.execute("commit")
+    except Exception:  # noqa: BLE001 - never hide the original failure behind a clean-up's
+        with contextlib.suppress(Exception):
+            con.execute("rollback")
+
+
 AHT_COLUMNS = ("quarter", "subscriber_id", "interactions", "handle_s", "actual_s", "aht_old", "aht_new",
                "deviation", "decision")
 
@@ -129,20 +147,66 @@ def error_rows(bill: MonthBill) -> list[dict]:
 def write_files(directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1, say=None) -> list[str]:
     """Every file of the month into `directory`; returns their names. Overwrites only
     these names (the folder is a staging or a draft folder that ccmeter owns)."""
-    from metering.render.summary import write_anomalies, write_anomaly_summary, write_json, write_summary
-    directory.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    for spec in bill.specs:
-        sid = safe_subscriber_id(spec["subscriber_id"])
-        write_json(directory / f"{sid}.json", spec)
-        written.append(f"{sid}.json")
-    if pdf:
-        render_pdfs(directory, bill.specs, workers, say=say)
-        written += [f"{safe_subscriber_id(s['subscriber_id'])}.pdf" for s in bill.specs]
-    write_summary(directory, bill.specs, error_rows(bill))
-    write_anomalies(directory, anomaly_rows(bill))
-    write_anomaly_summary(directory, anomaly_rows(bill))
-    return sorted(written + ["summary.csv", "summary.xlsx", "anomalies.csv", "anomalies-summary.csv"])
+    with MonthFiles(directory, bill, pdf=pdf, workers=workers, say=say) as files:
+        files.write_own()
+        return files.finish()
+
+
+class MonthFiles:
+    """Writing a month's files, the PDFs rendered by worker processes meanwhile: entering
+    starts the workers on the PDFs; `write_own` writes the JSON, summary and anomaly files
+    in this process while they render (anything else the caller does in the block runs
+    beside them too); `finish` waits for the PDFs (renders them here with one worker) and
+    makes every file durable and visible at once (DurableBatch: no file appears under its
+    name before all its bytes are on disk). Leaving the block by an exception stops the
+    workers and removes the temporary files; nothing is visible then."""
+
+    def __init__(self, directory: Path, bill: MonthBill, pdf: bool = True, workers: int = 1, say=None):
+        self.directory, self.bill, self.pdf, self.workers, self.say = Path(directory), bill, pdf, workers, say
+        self.batch = DurableBatch()
+        self.names: list[str] = []
+        self._pool = None
+        self._rendered = None  # the workers' results, in submission order
+
+    def __enter__(self) -> "MonthFiles":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.pdf and self.workers > 1 and len(self.bill.specs) >= 50:
+            self._pool, self._rendered = _start_pdf_workers(self.directory, self.bill.specs, self.workers)
+        return self
+
+    def write_own(self) -> None:
+        """JSON, summary and anomaly files (temporary names until `finish`)."""
+        from metering.render.summary import write_anomalies, write_anomaly_summary, write_json, write_summary
+        bill, directory, write = self.bill, self.directory, self.batch.write
+        for spec in bill.specs:
+            sid = safe_subscriber_id(spec["subscriber_id"])
+            write_json(directory / f"{sid}.json", spec, write=write)
+            self.names.append(f"{sid}.json")
+        write_summary(directory, bill.specs, error_rows(bill), write=write)
+        anomalies = anomaly_rows(bill)
+        write_anomalies(directory, anomalies, write=write)
+        write_anomaly_summary(directory, anomalies, write=write)
+        self.names += ["summary.csv", "summary.xlsx", "anomalies.csv", "anomalies-summary.csv"]
+
+    def finish(self) -> list[str]:
+        """Waits for the PDFs, makes every file durable and visible; returns the names."""
+        if self.pdf:
+            if self._pool is None:
+                render_pdfs(self.directory, self.bill.specs, 1, say=self.say, write=self.batch.write)
+            else:
+                pool, self._pool = self._pool, None
+                _collect_pdfs(pool, self._rendered, self.directory, self.batch,
+                              Progress("PDFs", len(self.bill.specs), self.say))
+            self.names += [f"{safe_subscriber_id(s['subscriber_id'])}.pdf" for s in self.bill.specs]
+        self.batch.commit()
+        return sorted(self.names)
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is None:
+            return
+        if self._pool is not None:
+            _stop_pdf_workers(self._pool, self.directory)
+        self.batch.discard()
 
 
 class Progress:
@@ -167,24 +231,52 @@ class Progress:
             self.next_tenth += 1
 
 
-def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1, say=None) -> None:
-    from metering.render.pdf import render_pdf
-    progress = Progress("PDFs", len(specs), say)
+def render_pdfs(month_dir: Path, specs: list[dict], workers: int = 1, say=None, write=None) -> None:
+    """The PDF of every specification into `month_dir`: each written atomically, or by
+    `write(path, data)` when given (a DurableBatch's)."""
+    from metering.render.pdf import pdf_bytes
     if workers <= 1 or len(specs) < 50:
+        progress = Progress("PDFs", len(specs), say)
         for spec in specs:
-            render_pdf(spec, month_dir / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
+            (write or atomic_write)(month_dir / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf", pdf_bytes(spec))
             progress.step()
         return
+    pool, rendered = _start_pdf_workers(month_dir, specs, workers)
+    with DurableBatch() as batch:
+        _collect_pdfs(pool, rendered, month_dir, batch, Progress("PDFs", len(specs), say))
+
+
+def _start_pdf_workers(month_dir: Path, specs: list[dict], workers: int):
+    """A pool of `workers` processes rendering every PDF into a temporary file; returns
+    the pool and the iterator of (temporary file, final name) in submission order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     # spawn, not fork: the parent holds DuckDB's threads and a large heap
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        # the longest documents (itemised appendices) first, so no worker ends up with them last
-        ordered = sorted(specs, key=lambda s: -(len(s.get("appendix") or []) + len(s.get("actions") or [])
-                                                 + len(s.get("tasks") or []) + len(s["lines"])))
-        for _ in pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8):
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    # the longest documents (itemised appendices) first, so no worker ends up with them last
+    ordered = sorted(specs, key=lambda s: -(len(s.get("appendix") or []) + len(s.get("actions") or [])
+                                             + len(s.get("tasks") or []) + len(s["lines"])))
+    return pool, pool.map(_render_one, [(str(month_dir), s) for s in ordered], chunksize=8)
+
+
+def _collect_pdfs(pool, rendered, month_dir: Path, batch: DurableBatch, progress: Progress) -> None:
+    """Waits for every PDF of the workers and hands its temporary file to `batch`; on
+    any failure the workers are stopped and their temporary files removed."""
+    try:
+        for tmp, name in rendered:
+            batch.adopt(tmp, month_dir / name)
             progress.step()
+    except BaseException:
+        _stop_pdf_workers(pool, month_dir)
+        raise
+    pool.shutdown()
+
+
+def _stop_pdf_workers(pool, month_dir: Path) -> None:
+    pool.shutdown(wait=True, cancel_futures=True)
+    for tmp in month_dir.glob(f".*{TMP_MARK}*.tmp"):  # PDFs written but never handed over
+        tmp.unlink(missing_ok=True)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -201,7 +293,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _render_one(arg) -> None:
-    from metering.render.pdf import render_pdf
+def _render_one(arg) -> tuple[str, str]:
+    """In a worker: the PDF into a temporary file beside its final name (the parent
+    makes it durable and renames it); returns both names."""
+    from metering.render.pdf import pdf_bytes
     month_dir, spec = arg
-    render_pdf(spec, Path(month_dir) / f"{safe_subscriber_id(spec['subscriber_id'])}.pdf")
+    name = f"{safe_subscriber_id(spec['subscriber_id'])}.pdf"
+    return write_temporary(Path(month_dir) / name, pdf_bytes(spec)), name

@@ -937,7 +937,7 @@ def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)
             usage_codes = {c.code for c in registry(catalog).of_family("answering") if c.usage}
             billed = sorted((sid, ln.code, ln.unit_price, ln.quantity)
                             for sid, lines in bill.lines.items() for ln in lines if ln.code in usage_codes)
-            relation = fetch(con, "select subscriber_id, code, epoch, sum(quantity) from answering_charges "
+            relation = fetch(con, "select subscriber_id, code, epoch, sum(quantity) from answering_charges(null) "
                                   "group by all having sum(quantity) > 0 order by all")
             con.execute(DAY_BLOCK_QUANTITIES.read_text(encoding="utf-8"))
             by_day_blocks = fetch(con, "select subscriber_id, code, epoch, quantity "
@@ -946,7 +946,7 @@ def _quantities_and_traces(rows_, calls, interactions, logs, subscribers=("S1",)
             # the relation ranks only inside days that cross a band or pool edge
             con.execute(MONTH_RANK_TRACE.read_text(encoding="utf-8"))
             record_cols = "subscriber_id, feed, record_id, epoch, code, quantity, rule"
-            traced = fetch(con, f"select {record_cols} from answering_charges join charge_codes using (code) "
+            traced = fetch(con, f"select {record_cols} from answering_charges(null) join charge_codes using (code) "
                                 "where rule in ('A3', 'M1') order by all")
             reference = fetch(con, f"select {record_cols} from answering_charges_by_month_rank order by all")
         finally:

@@ -399,3 +399,37 @@ def test_a_crash_right_after_the_commit_leaves_the_issued_month_with_its_analyti
         assert rows(con, "select count(*) from spec_lines where month = '2026-10'")[0][0] > 0
     finally:
         con.close()
+
+
+def test_a_failed_staged_check_leaves_no_analytic_rows_of_the_month(ws, monkeypatch, capsys):
+    """The analytic tables are written while the PDFs render, before the staged checks; a
+    month whose checks fail is not issued, so its anomalies, ledgers and trace go too, and
+    the rerun issues it whole."""
+    from metering import staging_checks
+    from metering.db import connect, rows
+    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
+    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
+                                               "valid_from": "2026-01-01"}])
+    write_feed(ws, "calls", "c.csv", [call("C1", at(5), 60), call("C2", at(6), 120)])
+    real_check = staging_checks.check_staged
+
+    def failing_check(*args, **kwargs):
+        raise staging_checks.IssueError("the staged month failed its checks, nothing was issued: (test)")
+
+    monkeypatch.setattr(staging_checks, "check_staged", failing_check)
+    assert run("2026-10") != 0
+    assert "failed its checks" in capsys.readouterr().err
+    assert not (ws.month_dir("2026-10") / "manifest.json").exists()
+    con = connect(ws.work_db, read_only=True)
+    try:
+        for table in ("rated_records", "anomalies", "contract_errors", "prepaid_ledger"):
+            assert rows(con, f"select count(*) from {table} where month = '2026-10'") == [(0,)], table
+    finally:
+        con.close()
+    monkeypatch.setattr(staging_checks, "check_staged", real_check)
+    assert run("2026-10") == 0
+    con = connect(ws.work_db, read_only=True)
+    try:
+        assert rows(con, "select count(*) from rated_records where month = '2026-10'") == [(3,)]
+    finally:
+        con.close()

@@ -70,9 +70,9 @@ def _bands_table(charges: Registry, t: AnsweringTariff) -> pa.Table:
 
 def rated_month(con) -> str | None:
     """The month `rate` rated last on this connection ('YYYY-MM'), whose rating relation
-    (the temp table `answering_charges`) publishing keeps as the per-record trace; None
-    when it did not run."""
-    if not sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_charges"}):
+    (the macro `answering_charges` over its temp tables) publishing keeps as the per-record
+    trace; None when it did not run."""
+    if not sqlfiles.value(con, "catalog/temp_table_exists", {"table": "answering_quantities"}):
         return None
     return sqlfiles.value(con, "marts/answering_rated_month")
 

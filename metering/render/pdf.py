@@ -28,7 +28,7 @@ from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
@@ -104,6 +104,57 @@ def _register_fonts() -> tuple[frozenset[int], float]:
 
 _COVERED, _MAX_EM = _register_fonts()
 _MAX_EM = max(_MAX_EM, 1.05)
+
+
+# --------------------------------------------------------------------------- font subsets
+# Every PDF embeds a subset of each face it uses, and making it (TTFontFile.makeSubset)
+# then deflating it (~33 KB each) cost ~2 ms of a 10 ms specification. reportlab's first
+# subset is ASCII plus the other characters in order of first use, so almost every
+# document embeds one of a handful of identical subsets: both steps are cached per
+# process (same input, same bytes out; zlib is deterministic at a given level).
+_SUBSET_CACHE_SIZE = 64  # per process; ~50 KB each
+
+
+class _FontSubset(bytes):
+    """The bytes of a font subset, carrying their deflated form once computed."""
+    deflated: bytes | None = None
+
+
+_SUBSETS: dict[tuple, _FontSubset] = {}
+
+
+def _cache_subsets(face) -> None:
+    make = face.makeSubset  # the bound method of this face
+
+    def cached(subset):
+        key = (face.name, tuple(subset))
+        found = _SUBSETS.get(key)
+        if found is None:
+            if len(_SUBSETS) >= _SUBSET_CACHE_SIZE:
+                del _SUBSETS[next(iter(_SUBSETS))]  # the oldest
+            found = _SUBSETS[key] = _FontSubset(make(subset))
+        return found
+
+    cached.ccm_cached = True  # type: ignore[attr-defined]
+    face.makeSubset = cached
+
+
+class _DeflateOnce(pdfdoc.PDFStreamFilterZCompress):
+    """reportlab's Flate filter, except that a cached font subset is deflated once."""
+
+    def encode(self, text):
+        if type(text) is _FontSubset:
+            if text.deflated is None:
+                text.deflated = super().encode(text)
+            return text.deflated
+        return super().encode(text)
+
+
+for _name in (FONT, BOLD, ITALIC):
+    if not getattr(pdfmetrics.getFont(_name).face.makeSubset, "ccm_cached", False):  # once per process
+        _cache_subsets(pdfmetrics.getFont(_name).face)
+# font files and page streams take the filter from this module global when a document is saved
+pdfdoc.PDFZCompress = _DeflateOnce()
 
 # --------------------------------------------------------------------------- styles
 _BODY = ParagraphStyle("ccm-body", fontName=FONT, fontSize=SIZE, leading=10.5, textColor=INK)
@@ -235,10 +286,38 @@ def _fits(text: str, width: float, font: str = FONT, size: float = SIZE) -> bool
     return len(text) * size * _MAX_EM <= room or stringWidth(text, font, size) <= room
 
 
+class _CellParagraph(Paragraph):
+    """A table cell's Paragraph, shared by every cell and document of the process that
+    shows the same markup in the same style (line descriptions repeat across thousands
+    of specifications): parsed once, and its lines broken once per width. A cell is
+    never split across pages, so the layout at a width is all that is ever asked."""
+
+    def wrap(self, availWidth, availHeight):
+        if self.__dict__.get("_ccm_width") == availWidth:
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        self._ccm_width = availWidth
+        return size
+
+
+_PARAGRAPH_CACHE_SIZE = 4096  # per process
+_PARAGRAPHS: dict[tuple, _CellParagraph] = {}
+
+
+def _cell_paragraph(markup: str, style: ParagraphStyle) -> _CellParagraph:
+    key = (markup, style.name)
+    found = _PARAGRAPHS.get(key)
+    if found is None:
+        if len(_PARAGRAPHS) >= _PARAGRAPH_CACHE_SIZE:
+            del _PARAGRAPHS[next(iter(_PARAGRAPHS))]  # the oldest
+        found = _PARAGRAPHS[key] = _CellParagraph(markup, style)
+    return found
+
+
 def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str = ""):
     """A wrapping Paragraph of cleaned `text` (escaped here) plus ready `suffix` markup,
     cut further when it would be taller than MAX_CELL_H (a table row never splits)."""
-    p = Paragraph(escape(text) + suffix, style)
+    p = _cell_paragraph(escape(text) + suffix, style)
     inner = width - 2 * PAD
     # upper bound of the height without laying out (glyphs <= _MAX_EM, +1 line per word
     # break, +2 for the suffix): measure only when it could exceed the limit
@@ -248,7 +327,7 @@ def _wrapped(text: str, width: float, style: ParagraphStyle = _BODY, suffix: str
         h = p.wrap(inner, 1e9)[1]
         while h > MAX_CELL_H and keep > 1:
             keep = int(keep * MAX_CELL_H / h * 0.9)
-            p = Paragraph(escape(text[:keep].rstrip()) + "\u2026" + suffix, style)
+            p = _cell_paragraph(escape(text[:keep].rstrip()) + "\u2026" + suffix, style)
             h = p.wrap(inner, 1e9)[1]
     return p
 

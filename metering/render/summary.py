@@ -3,7 +3,8 @@ anomaly report and the JSON twin of a specification.
 
 Amounts arrive as decimal strings and are summed with Decimal. Only the workbook's
 numeric cells get floats (xlsxwriter has no decimal type); the CSV keeps the strings.
-Every file is written through `atomic_write` and is byte-identical for the same input.
+Every file is written through `atomic_write` (or the `write` given: a DurableBatch's) and is
+byte-identical for the same input.
 
 CSV is RFC 4180: a field holding a comma, a quote, a CR or an LF is quoted (Python's
 csv module leaves a bare CR unquoted when the line end is LF, so fields are written
@@ -197,22 +198,22 @@ def _xlsx_bytes(rows: list[dict], totals: dict[str, dict], errors: list[dict]) -
 
 
 # --------------------------------------------------------------------------- writers
-def write_summary(month_dir: Path, specs: list[dict], errors: list[dict]) -> None:
+def write_summary(month_dir: Path, specs: list[dict], errors: list[dict], write=atomic_write) -> None:
     """`summary.csv` and `summary.xlsx` in `month_dir`: one row per specification in
     spec_number order; the workbook adds control totals per currency and the contract
     errors."""
     month_dir = Path(month_dir)
     rows = _summary_rows(specs)
-    atomic_write(month_dir / "summary.csv",
+    write(month_dir / "summary.csv",
                  _csv_bytes(SUMMARY_COLUMNS, ([_amount_text(r[c]) if c in _AMOUNTS else guard_text(r[c])
                                                for c in SUMMARY_COLUMNS] for r in rows)))
-    atomic_write(month_dir / "summary.xlsx", _xlsx_bytes(rows, control_totals(specs), errors))
+    write(month_dir / "summary.xlsx", _xlsx_bytes(rows, control_totals(specs), errors))
 
 
-def write_anomalies(month_dir: Path, anomalies: list[dict]) -> None:
+def write_anomalies(month_dir: Path, anomalies: list[dict], write=atomic_write) -> None:
     """`anomalies.csv`: kind, rule, subscriber_id, record, message, in the order given."""
     rows = ([guard_text(a.get(c)) for c in ANOMALY_COLUMNS] for a in anomalies)
-    atomic_write(Path(month_dir) / "anomalies.csv", _csv_bytes(ANOMALY_COLUMNS, rows))
+    write(Path(month_dir) / "anomalies.csv", _csv_bytes(ANOMALY_COLUMNS, rows))
 
 
 ANOMALY_SUMMARY_COLUMNS = ("kind", "rule", "subscriber_id", "count", "first_record", "first_message")
@@ -231,12 +232,12 @@ def anomaly_summary_rows(anomalies: list[dict]) -> list[dict]:
             for (k, r, sid), g in sorted(groups.items(), key=lambda kv: (-kv[1]["count"], kv[0]))]
 
 
-def write_anomaly_summary(month_dir: Path, anomalies: list[dict]) -> None:
+def write_anomaly_summary(month_dir: Path, anomalies: list[dict], write=atomic_write) -> None:
     """`anomalies-summary.csv`: the anomalies counted per kind, rule and subscriber, the
     file a reviewer reads first (anomalies.csv keeps every row)."""
     rows = ([str(r[c]) if c == "count" else guard_text(r[c]) for c in ANOMALY_SUMMARY_COLUMNS]
             for r in anomaly_summary_rows(anomalies))
-    atomic_write(Path(month_dir) / "anomalies-summary.csv", _csv_bytes(ANOMALY_SUMMARY_COLUMNS, rows))
+    write(Path(month_dir) / "anomalies-summary.csv", _csv_bytes(ANOMALY_SUMMARY_COLUMNS, rows))
 
 
 def _json_default(o):
@@ -247,9 +248,9 @@ def _json_default(o):
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
-def write_json(path: Path, spec: dict) -> None:
+def write_json(path: Path, spec: dict, write=atomic_write) -> None:
     """The machine twin of a specification: UTF-8, keys in the order given, indent 2,
     trailing newline. Decimals should already be strings; a stray Decimal becomes its
     string (never a float)."""
     text = json.dumps(spec, ensure_ascii=False, indent=2, default=_json_default)
-    atomic_write(Path(path), (text + "\n").encode("utf-8"))
+    write(Path(path), (text + "\n").encode("utf-8"))

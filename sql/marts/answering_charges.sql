@@ -8,7 +8,10 @@
 -- crosses an edge are ranked (within that day), so the month is never sorted record by
 -- record. The SMS bundle (R2) and DIRECT minutes (D1) are drawn in time order by windows
 -- over their few records.
-create or replace temp table answering_charges as
+-- A table macro, evaluated where it is read (nothing materialised: at 100 M call legs the
+-- relation has ~190 M rows): answering_charges(null) for every subscriber (the lines, the
+-- trace), answering_charges([...]) for some (the R3 appendix) — filtered at the source.
+create or replace temp macro answering_charges(subscribers) as table
 with parameters as (
     select * from answering_parameters
 ),
@@ -21,6 +24,7 @@ source as (
     from usage
     cross join parameters
     where usage.family = 'answering' and usage.month = parameters.month
+      and (subscribers is null or list_contains(subscribers, usage.subscriber_id))
 ),
 item_days as (
     -- a record needs its own rank within the day only where the day's block crosses a
@@ -200,7 +204,7 @@ charges as (
     union all select * from training
     union all select * from admin_charged where quantity > 0
 )
--- only what the lines and the trace need: each extra column costs ~0.15 s per 3 M records
--- to materialise (the rule of a code is the registry's, charge_codes, joined where kept)
+-- only what the lines and the trace need (the rule of a code is the registry's,
+-- charge_codes, joined where the trace is kept)
 select subscriber_id, feed, record_id, epoch, code, quantity
 from charges

@@ -3,6 +3,6 @@
 -- one code at one unit price (G2); the unit price of an epoch comes from the tariff.
 create or replace temp table answering_quantities as
 select subscriber_id, code, epoch, sum(quantity) as quantity
-from answering_charges
+from answering_charges(null)
 group by all
 having sum(quantity) > 0

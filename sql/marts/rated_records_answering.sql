@@ -12,7 +12,7 @@ select
     charges.quantity,
     charge_codes.rule,
     cast(prices.unit_price as decimal(18, 6)) as unit_price
-from answering_charges as charges
+from answering_charges(null) as charges
 cross join answering_parameters as parameters
 -- the rule of each code is the charge-code registry's, written once; a code missing there
 -- leaves the rule null, which rated_records refuses (not null)
