@@ -52,7 +52,7 @@ class Line:
         return cached[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     kind: str
     rule: str
@@ -61,7 +61,7 @@ class Anomaly:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContractError:
     subscriber_id: str
     family: str
@@ -69,7 +69,7 @@ class ContractError:
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RatedRecord:
     """One usage record's part of one line, as a family rated it: the row of its rating
     relation that the per-record trace keeps (rated_records). The line of the record is
@@ -82,7 +82,7 @@ class RatedRecord:
     unit_price: Decimal
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LedgerMovement:
     """One movement of a prepaid ledger (S1–S4, K2–K6): units (+ credited, − drawn) on
     a holding — the klippekort card, or the service pack bought (warehouse column card_id)."""
@@ -99,7 +99,7 @@ class LedgerMovement:
                 "units": self.units, "balance": self.balance, "rule": self.rule}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Balance:
     """A prepaid balance of the month (a card, or the subscriber's service-pack units)."""
     kind: str
@@ -120,7 +120,7 @@ class Balance:
                 "closing": str(self.closing)}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class KlipTask:
     """A klippekort task or add-on draw of the month and the cards it drew from (K3/K4)."""
     date: date
@@ -143,7 +143,7 @@ class KlipTask:
                 "description": self.description}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListedPackAction:
     """A service-pack movement of the month as listed (S1–S4): strings as printed."""
     date: str
@@ -161,7 +161,7 @@ class ListedPackAction:
                 "duration_s": self.duration_s}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AppendixItem:
     """A call or interaction itemised on the R3 appendix (number masked)."""
     started_at: str

@@ -15,7 +15,9 @@ create or replace temp macro answering_charges(subscribers) as table
 with parameters as (
     select * from answering_parameters
 ),
-source as (
+-- not materialized: each branch scans usage again, cheaper than keeping every row of the
+-- month (the lines' sums 1.7 → 1.2 CPU s at 3 M legs; 110 M rows out of core at 100 M)
+source as not materialized (
     select
         usage.subscriber_id, usage.feed, usage.record_id, usage.kind, usage.started_at, usage.local_date,
         usage.plan_product, usage.talk_s, usage.minutes, usage.activity, usage.report,
@@ -121,7 +123,7 @@ aht_surcharge as (
     join aht_in_force as aht using (subscriber_id)
     where kind = 'interaction' and aht.excess_s > 0
 ),
-drawn_records as (
+drawn_records as not materialized (
     -- the records an option or a package may cover: reports (R1/R2) and admin work (D1)
     select * from source
     where (kind = 'call' and report in ('mail', 'sms')) or (kind = 'worklog' and activity = 'admin')
@@ -140,7 +142,7 @@ span_days as (
         and days.local_date >= spans.seg_from and days.local_date < spans.seg_to
     group by all
 ),
-covered_records as (
+covered_records as not materialized (
     select
         drawn_records.*,
         coalesce(span_days.mail_unlimited, false) as mail_unlimited,
