@@ -4,12 +4,14 @@ table or result it makes). Data always goes in as parameters, never into the SQL
 Every statement that reads or writes the warehouse's tables, and every look-up in its
 catalog, lives in a file here. Inline in Python stay only statements that are not
 queries: transaction control (`begin transaction`, `commit`, `rollback`), `checkpoint`,
-session settings (`set timezone` in metering.db.connect; `set variable x = $v`, which
-binds one parameter for the SQL files to read with getvariable), and `COMMENT ON` (built
-by `apply_descriptions` from sql/descriptions.yaml: it takes no parameters, so the
-quoted text is part of the statement). Identifiers cannot be parameters either: a file
-then holds `__name__` placeholders that `fill` replaces with text from code (a table
-name of the feed definition, a column list), never with data. Outside `metering/` the
+the session setting `set timezone` (metering.db.connect), and `COMMENT ON` (built by
+`apply_descriptions` from sql/descriptions.yaml: it takes no parameters, so the quoted
+text is part of the statement). No session variables: parameters that several
+statements read are one row of a temp table made from bound parameters
+(sql/staging/ingest_parameters.sql, sql/marts/answering_parameters.sql). Identifiers
+cannot be parameters either: a file then holds `__name__` placeholders that `fill`
+replaces with text from code (a table name of the feed definition, a column list), never
+with data. Outside `metering/` the
 GX expectations' own queries (gx/*.json, wrapped by metering.validation._sample) and
 the benchmark's floors (benchmarks/) are SQL of their own tools, not of this package."""
 from __future__ import annotations

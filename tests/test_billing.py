@@ -125,7 +125,7 @@ def test_cli_bill_stops_on_unsafe_data(tmp_path, monkeypatch, capsys):
     assert main(["ingest"]) == 0
     con = connect(ws.work_db)  # the database runs work in
     con.execute("insert into calls values ('bad', 'S1', 'inbound', null, '2026-10-05 08:00:00+00', null, "
-                "'2026-10-05 08:05:00+00', 300, null, null, '', 'x', 'planted', 2)")
+                "'2026-10-05 08:05:00+00', 300, null, null, '', 'planted', 2)")
     con.close()
     assert main(["bill", "2026-10"]) == 1
     out = capsys.readouterr().out

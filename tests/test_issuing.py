@@ -361,7 +361,7 @@ def test_an_id_that_cannot_name_a_file_skips_that_subscriber_only(ws):
     long_id = "X" * 300
     con = connect(ws.work_db)
     con.execute("insert into subscribers by name select $id as subscriber_id, 'Long' as name, 'NL' as country, "
-                "'h' as _hash, 'planted' as _file, 2 as _line", {"id": long_id})
+                "'planted' as _file, 2 as _line", {"id": long_id})
     con.execute("insert into subscription_versions by name select * replace ($id as subscriber_id) "
                 "from subscription_versions limit 1", {"id": long_id})
     con.close()

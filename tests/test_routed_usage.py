@@ -17,14 +17,14 @@ def con():
     c = duckdb.connect(":memory:")
     c.execute("set timezone = 'UTC'")
     create_tables(c)
-    c.execute("insert into subscribers (subscriber_id, name, country, _hash, _file, _line) "
-              "values ('S1', 'Acme', 'NL', 'h', 'subscribers/s.csv', 2)")
+    c.execute("insert into subscribers (subscriber_id, name, country, _file, _line) "
+              "values ('S1', 'Acme', 'NL', 'subscribers/s.csv', 2)")
     c.execute("insert into subscription_versions (subscriber_id, product, quantity, valid_from, params, _hash, "
               "_file, _line, _file_id) values ('S1', 'phone:BASIC', 1, date '2026-01-01', '{}', 'h', "
               "'subscriptions/s.csv', 2, 2)")
     c.execute("insert into calls (call_id, subscriber_id, call_type, started_at, answered_at, ended_at, talk_s, "
-              "report, _hash, _file, _line) values ('C1', 'S1', 'inbound', timestamptz '2026-10-05 09:00:00+00', "
-              "timestamptz '2026-10-05 09:00:10+00', timestamptz '2026-10-05 09:01:10+00', 60, '', 'h', "
+              "report, _file, _line) values ('C1', 'S1', 'inbound', timestamptz '2026-10-05 09:00:00+00', "
+              "timestamptz '2026-10-05 09:00:10+00', timestamptz '2026-10-05 09:01:10+00', 60, '', "
               "'calls/c.csv', 2)")
     yield c
     c.close()

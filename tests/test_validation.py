@@ -104,7 +104,7 @@ def test_planted_violations_are_found(gx, tmp_workspace):
     con = connect(tmp_workspace.warehouse)
     try:
         plant = ("insert into calls values ($id, $sid, $type, null, timestamptz '2026-10-06 09:00:00+00', "
-                 "$answered, timestamptz '2026-10-06 09:01:00+00', $talk, $number, null, '', 'h', 'planted', 1)")
+                 "$answered, timestamptz '2026-10-06 09:01:00+00', $talk, $number, null, '', 'planted', 1)")
         for p in (
             {"id": "X1", "sid": "S1", "type": "inbound", "answered": "2026-10-06 09:00:10+00", "talk": 5,
              "number": None},                                   # talk_s 5, answered → ended is 50 s

@@ -1,7 +1,5 @@
--- The records of the file that break a rule, with the raw record as JSON (built for
--- quarantined rows only).
+-- The records of the file that break a rule, with the raw record as JSON
+-- (sql/staging/quarantined_records.sql).
 insert into quarantine
-select $feed, $file, s._line, s._record_id, s._rule, s._reason, to_json(r)
-from staged s
-join raw_records r using (_line)
-where s._rule is not null
+select $feed, $file, _line, _record_id, _rule, _reason, record
+from quarantined_records

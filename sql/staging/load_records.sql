@@ -1,8 +1,10 @@
--- Appends the records of one file classified as `load` to the feed's table: the typed
--- record from `staged`, the disposition from `classified` (by line, unique in a file).
+-- Appends the valid records of one file to the feed's table, but for the duplicates and
+-- conflicts `classified` holds (usually none: the anti join then costs nothing, where a
+-- semi join with every loaded line would build a hash table of the file).
 insert into __table__ by name
 select
     staged.* exclude (_rule, _reason, _record_id),
     $file as _file
 from staged
-where _line in (select _line from classified where disposition = 'load')
+anti join classified using (_line)
+where staged._rule is null

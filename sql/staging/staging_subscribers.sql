@@ -23,17 +23,18 @@ cleaned as (
 ),
 checked as (
     select
-        *,
+        cleaned.*,
         case
             when subscriber_id is null then 'subscriber_id.required'
-            when length(subscriber_id) > getvariable('max_id_length') then 'subscriber_id.length'
-            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when length(subscriber_id) > ingest_parameters.max_id_length then 'subscriber_id.length'
+            when not file_safe_id(subscriber_id) then 'subscriber_id.pattern'
             when starts_with(subscriber_id, '.') then 'subscriber_id.leading_dot'
-            when list_contains(getvariable('reserved_ids'), lower(subscriber_id)) then 'subscriber_id.reserved'
+            when list_contains(ingest_parameters.reserved_ids, lower(subscriber_id)) then 'subscriber_id.reserved'
             when name is null then 'name.required'
             when country is null or country not in ('NL', 'BE', 'DK') then 'country.enum'
         end as _own_rule
     from cleaned
+    cross join ingest_parameters
 ),
 loaded_folds as (
     -- ids already loaded, by their case-folded form (ids name files on case-insensitive drives)
@@ -71,7 +72,7 @@ select
     case _rule
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
-        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || getvariable('max_id_length')
+        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || ingest_parameters.max_id_length
         when 'subscriber_id.leading_dot' then 'subscriber_id ' || to_json(subscriber_id) || ' starts with a dot (it names files, which would be hidden)'
         when 'subscriber_id.reserved' then 'subscriber_id ' || to_json(subscriber_id) || ' names one of ccmeter''s own files (manifest, summary, anomalies, anomalies-summary, any case)'
         when 'subscriber_id.case' then 'subscriber_id ' || to_json(subscriber_id) || ' equals '
@@ -93,13 +94,6 @@ select
     postcode,
     company_id,
     peppol_id,
-    buyer_reference,
-    -- the e-invoice fields join the hash only when one is given, so a row without them
-    -- keeps the hash it had before they existed (a re-sent old file stays a duplicate)
-    md5(concat_ws(chr(31), subscriber_id, name, country, coalesce(address, ''), coalesce(vat_id, ''),
-        coalesce(email, ''),
-        case when coalesce(street, city, postcode, company_id, peppol_id, buyer_reference) is not null
-            then concat_ws(chr(31), coalesce(street, ''), coalesce(city, ''), coalesce(postcode, ''),
-                           coalesce(company_id, ''), coalesce(peppol_id, ''), coalesce(buyer_reference, ''))
-        end)) as _hash
+    buyer_reference
 from ruled
+cross join ingest_parameters

@@ -1,5 +1,5 @@
 -- Types and checks one file of subscription rows (temp table raw_records, all text).
--- Known product codes come in as the variable `product_codes` (the tariff catalog).
+-- Known product codes come from the temp table `ingest_parameters` (the tariff catalog).
 create or replace temp table staged as
 with source as (
     select * from raw_records
@@ -30,15 +30,15 @@ typed as (
 ),
 checked as (
     select
-        *,
+        typed.*,
         case
             when subscriber_id is null then 'subscriber_id.required'
-            when length(subscriber_id) > getvariable('max_id_length') then 'subscriber_id.length'
-            when not regexp_full_match(subscriber_id, getvariable('id_pattern')) then 'subscriber_id.pattern'
+            when length(subscriber_id) > ingest_parameters.max_id_length then 'subscriber_id.length'
+            when not file_safe_id(subscriber_id) then 'subscriber_id.pattern'
             when starts_with(subscriber_id, '.') then 'subscriber_id.leading_dot'
-            when list_contains(getvariable('reserved_ids'), lower(subscriber_id)) then 'subscriber_id.reserved'
+            when list_contains(ingest_parameters.reserved_ids, lower(subscriber_id)) then 'subscriber_id.reserved'
             when product is null then 'product.required'
-            when not list_contains(getvariable('product_codes'), product) then 'product.known'
+            when not list_contains(ingest_parameters.product_codes, product) then 'product.known'
             when quantity is null or quantity < 1 then 'quantity.positive'
             when valid_from is null then 'valid_from.date'
             when valid_to_text is not null and valid_to is null then 'valid_to.date'
@@ -46,6 +46,7 @@ checked as (
             when params is null then 'params.json_object'
         end as _rule
     from typed
+    cross join ingest_parameters
 )
 select
     _line,
@@ -54,7 +55,7 @@ select
     case _rule
         when 'subscriber_id.required' then 'subscriber_id is required'
         when 'subscriber_id.pattern' then 'subscriber_id ' || to_json(subscriber_id) || ' may contain only letters, digits, -, _ and . (it names files)'
-        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || getvariable('max_id_length')
+        when 'subscriber_id.length' then 'subscriber_id has ' || length(subscriber_id) || ' characters, more than the limit of ' || ingest_parameters.max_id_length
         when 'subscriber_id.leading_dot' then 'subscriber_id ' || to_json(subscriber_id) || ' starts with a dot (it names files, which would be hidden)'
         when 'subscriber_id.reserved' then 'subscriber_id ' || to_json(subscriber_id) || ' names one of ccmeter''s own files (manifest, summary, anomalies, anomalies-summary, any case)'
         when 'product.required' then 'product is required'
@@ -74,3 +75,4 @@ select
     md5(concat_ws(chr(31), subscriber_id, product, cast(quantity as varchar), cast(valid_from as varchar),
         coalesce(cast(valid_to as varchar), ''), coalesce(cast(params as json)::varchar, ''))) as _hash
 from checked
+cross join ingest_parameters

@@ -10,7 +10,6 @@ create table if not exists calls (
     caller_number varchar,
     destination_country varchar,
     report varchar,
-    _hash varchar not null,
     _file varchar not null,
     _line bigint not null
 )

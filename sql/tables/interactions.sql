@@ -6,7 +6,6 @@ create table if not exists interactions (
     ended_at timestamptz not null,
     handle_s bigint not null,
     agent_id varchar,
-    _hash varchar not null,
     _file varchar not null,
     _line bigint not null
 )

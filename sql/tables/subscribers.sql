@@ -11,7 +11,6 @@ create table if not exists subscribers (
     company_id varchar,
     peppol_id varchar,
     buyer_reference varchar,
-    _hash varchar not null,
     _file varchar not null,
     _line bigint not null
 )

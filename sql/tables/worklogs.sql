@@ -7,7 +7,6 @@ create table if not exists worklogs (
     km decimal(18, 3),
     consultant varchar,
     description varchar,
-    _hash varchar not null,
     _file varchar not null,
     _line bigint not null
 )
