@@ -52,9 +52,10 @@ def write_analytics(con, bill: MonthBill) -> None:
             errors[k].append(v)
     ledger: dict[str, list] = {k: [] for k in ("month", "subscriber_id", "family", "seq", "day", "kind", "card_id",
                                                "record", "units", "balance", "rule")}
-    for m in bill.ledger:
+    for sid, family, seq, movement in bill.ledger:
+        row = {"month": month, "subscriber_id": sid, "family": family, "seq": seq, **movement.as_row()}
         for k in ledger:
-            ledger[k].append(month if k == "month" else m.get(k))
+            ledger[k].append(row.get(k))
     integer_columns = {"line_no", "seq", "units", "balance"}
     con.execute("begin transaction")
     try:
