@@ -385,6 +385,19 @@ def code_version() -> dict:
         return {}
 
 
+def ingested_workspace():
+    """The workspace CCMETER_HOME names, when `ccmeter bench` has ingested it (the scripts
+    that time one stage again on its data: benchmarks.rating, benchmarks.publish); None
+    otherwise, after saying so."""
+    from metering.workspace import Workspace
+    home = os.environ.get("CCMETER_HOME")
+    ws = Workspace.from_env(home) if home else None
+    if ws is None or not ws.warehouse.exists():
+        print("CCMETER_HOME must name a workspace that `ccmeter bench` has ingested", file=sys.stderr)
+        return None
+    return ws
+
+
 def fresh_warehouse(ws) -> None:
     for p in (ws.warehouse, ws.warehouse.with_name(ws.warehouse.name + ".wal")):
         p.unlink(missing_ok=True)

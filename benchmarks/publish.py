@@ -22,7 +22,17 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.bench import MIB, RssSampler, _cpu, _r, _unissue, code_version, spec_floor, timed_calls
+from benchmarks.bench import (
+    MIB,
+    RssSampler,
+    _cpu,
+    _r,
+    _unissue,
+    code_version,
+    ingested_workspace,
+    spec_floor,
+    timed_calls,
+)
 
 
 def spec_kind(spec: dict) -> str:
@@ -104,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     from metering.catalog import load_catalog
     from metering.db import connect
     from metering.periods import Month
-    from metering.workspace import Workspace
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--month", default="2026-12")
@@ -116,10 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", dest="json_path")
     args = p.parse_args(argv)
 
-    home = os.environ.get("CCMETER_HOME")
-    ws = Workspace.from_env(home) if home else None
-    if ws is None or not ws.warehouse.exists():
-        print("CCMETER_HOME must name a workspace that `ccmeter bench` has ingested", file=sys.stderr)
+    ws = ingested_workspace()
+    if ws is None:
         return 2
     month = Month.parse(args.month)
     con = connect(ws.warehouse)

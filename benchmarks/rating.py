@@ -22,7 +22,17 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench import FLOOR_GROUP_BY, MIB, RssSampler, _cpu, _r, code_version, spec_checks, timed_calls
+from benchmarks.bench import (
+    FLOOR_GROUP_BY,
+    MIB,
+    RssSampler,
+    _cpu,
+    _r,
+    code_version,
+    ingested_workspace,
+    spec_checks,
+    timed_calls,
+)
 
 
 def floor_seconds(calls_glob: str, memory_limit: str | None, temp_dir: str | None) -> float:
@@ -70,7 +80,6 @@ def rate_once(ws, month, memory_limit: str | None, temp_dir: str | None, sampler
 
 def main(argv: list[str] | None = None) -> int:
     from metering.periods import Month
-    from metering.workspace import Workspace
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--month", default="2026-12")
@@ -81,10 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", dest="json_path")
     args = p.parse_args(argv)
 
-    home = os.environ.get("CCMETER_HOME")
-    ws = Workspace.from_env(home) if home else None
-    if ws is None or not ws.warehouse.exists():
-        print("CCMETER_HOME must name a workspace that `ccmeter bench` has ingested", file=sys.stderr)
+    ws = ingested_workspace()
+    if ws is None:
         return 2
     month = Month.parse(args.month)
     temp_dir = os.environ.get("CCMETER_TEMP_DIR") or (str(ws.root / "duckdb-temp") if args.memory_limit else None)

@@ -371,16 +371,22 @@ def test_an_id_that_cannot_name_a_file_skips_that_subscriber_only(ws):
     assert "cannot name a file" in anomalies
 
 
+def acme_with_two_calls(ws) -> None:
+    """S1 on phone:BASIC all year, two calls in October (three trace rows: two calls, one
+    of them over 90 s)."""
+    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
+    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
+                                               "valid_from": "2026-01-01"}])
+    write_feed(ws, "calls", "c.csv", [call("C1", at(5), 60), call("C2", at(6), 120)])
+
+
 def test_a_crash_right_after_the_commit_leaves_the_issued_month_with_its_analytic_tables(ws, monkeypatch):
     """The month's anomalies, ledgers and trace are written before the commit: a crash just
     after it (the warehouse's issued tables not recorded yet) still leaves them, and the
     rerun — which reports the issued month and never rates it again — completes the rest."""
     from metering import issuing
     from metering.db import connect, rows
-    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
-    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
-                                               "valid_from": "2026-01-01"}])
-    write_feed(ws, "calls", "c.csv", [call("C1", at(5), 60), call("C2", at(6), 120)])
+    acme_with_two_calls(ws)
     real_commit = issuing.commit
 
     def commit_then_crash(*args, **kwargs):
@@ -407,10 +413,7 @@ def test_a_failed_staged_check_leaves_no_analytic_rows_of_the_month(ws, monkeypa
     the rerun issues it whole."""
     from metering import staging_checks
     from metering.db import connect, rows
-    write_feed(ws, "subscribers", "s.csv", [{"subscriber_id": "S1", "name": "Acme", "country": "NL"}])
-    write_feed(ws, "subscriptions", "r.csv", [{"subscriber_id": "S1", "product": "phone:BASIC",
-                                               "valid_from": "2026-01-01"}])
-    write_feed(ws, "calls", "c.csv", [call("C1", at(5), 60), call("C2", at(6), 120)])
+    acme_with_two_calls(ws)
     real_check = staging_checks.check_staged
 
     def failing_check(*args, **kwargs):
