@@ -35,7 +35,3 @@ _ccm_width
 # pytest hooks, called by pytest by name
 pytest_sessionfinish
 pytest_unconfigure
-
-# lines.RatedRecord: every field is written to rated_records through dataclasses.asdict
-# (metering.billing.rate_month), never read by name
-record_id

@@ -6,7 +6,7 @@ Plain functions, no Dagster."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import duckdb
@@ -17,7 +17,7 @@ from metering.context import BillingInput
 from metering.contracts import Row, Subscriber, load_contracts, load_subscribers
 from metering.families import FAMILIES, minimums, term_days
 from metering.ingest import create_tables
-from metering.lines import Anomaly, ContractError, FamilyResult, LedgerMovement, Line, Listings
+from metering.lines import Anomaly, ContractError, FamilyResult, LedgerMovement, Line, Listings, RatedRecord
 from metering.periods import Month
 from metering.routed_usage import ensure_usage
 from metering.specification import build, spec_number
@@ -56,6 +56,7 @@ class OwnPart:
 
 
 LedgerEntry = tuple[str, str, int, LedgerMovement]  # subscriber, family, seq, movement
+TraceEntry = tuple[str, str, RatedRecord]  # subscriber, family, record
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RatedMonth:
     # prepaid ledgers through the month: (subscriber, family, seq, movement), made into rows
     # only when written (a row dict per movement cost ~10 x the tuple: millions at 100 M legs)
     ledger: list[LedgerEntry] = field(default_factory=list)
-    rated_records: list[dict] = field(default_factory=list)  # per-record trace the families keep in Python
+    rated_records: list[TraceEntry] = field(default_factory=list)  # per-record trace the families keep in Python
     aht_rows: list[dict] = field(default_factory=list)  # M3 evaluations of completed quarters
     aht_quarters: list[str] = field(default_factory=list)
 
@@ -84,7 +85,7 @@ class MonthBill:
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: dict[str, list[Line]] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
-    rated_records: list[dict] = field(default_factory=list)
+    rated_records: list[TraceEntry] = field(default_factory=list)
     aht_rows: list[dict] = field(default_factory=list)
     aht_quarters: list[str] = field(default_factory=list)
     draft: bool = False
@@ -124,7 +125,7 @@ def rate_month(prep: Prepared, month: Month) -> RatedMonth:
                 rated.ledger.append((sid, family, seq, m))
     for family in FAMILIES:  # the per-record traces kept in Python (answering's is its SQL relation)
         for sid, res in sorted(per_family[family].items()):
-            rated.rated_records.extend({"subscriber_id": sid, "family": family, **asdict(r)} for r in res.rated)
+            rated.rated_records.extend((sid, family, r) for r in res.rated)
 
     candidates = sorted({sid for res in per_family.values() for sid in res}, key=lambda s: s.encode())
     for sid in candidates:

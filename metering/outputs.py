@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from metering import model, sqlfiles
-from metering.billing import MonthBill
+from metering.billing import MonthBill, TraceEntry
 from metering.pricing import answering
 from metering.render.files import TMP_MARK, DurableBatch, atomic_write, write_temporary
 from metering.workspace import safe_subscriber_id
@@ -85,14 +85,18 @@ def write_analytics(con, bill: MonthBill) -> None:
     sqlfiles.apply_descriptions(con)
 
 
-def _rated_records_arrow(month: str, records: list[dict]) -> pa.Table:
+def _rated_records_arrow(month: str, records: list[TraceEntry]) -> pa.Table:
     """Per-record trace rows as Arrow; unit prices as exact decimals (never a float)."""
     return pa.table({
         "month": pa.array([month] * len(records), pa.string()),
-        **{k: pa.array([r[k] for r in records], pa.string())
-           for k in ("subscriber_id", "feed", "record_id", "family", "code", "rule")},
-        "quantity": pa.array([r["quantity"] for r in records], pa.int64()),
-        "unit_price": pa.array([r["unit_price"] for r in records], pa.decimal128(18, 6))})
+        "subscriber_id": pa.array([sid for sid, _, _ in records], pa.string()),
+        "family": pa.array([family for _, family, _ in records], pa.string()),
+        "feed": pa.array([r.feed for _, _, r in records], pa.string()),
+        "record_id": pa.array([r.record_id for _, _, r in records], pa.string()),
+        "code": pa.array([r.code for _, _, r in records], pa.string()),
+        "rule": pa.array([r.rule for _, _, r in records], pa.string()),
+        "quantity": pa.array([r.quantity for _, _, r in records], pa.int64()),
+        "unit_price": pa.array([r.unit_price for _, _, r in records], pa.decimal128(18, 6))})
 
 
 def discard_analytics(con, month: str) -> None:
